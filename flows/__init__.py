@@ -1,0 +1,1 @@
+"""Phoenix's capability flows, one module per capability: router, propose, memory, speak, ..."""

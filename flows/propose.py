@@ -1,0 +1,124 @@
+"""propose-improvements: the queen flow of the hive.
+
+The queen maps N ORCH sub-agent tasks over the LLM, each asking for one improvement from its own
+angle, then gathers every outcome — proposals and failures alike — in index order.  Prefect does the
+hard parts: the fan-out (`Task.map` on a thread pool, or on Dask for scale-out), retries with
+exponential backoff and jitter, per-task timeouts; the LLM layer caps how many calls are in flight.
+One ORCH failing never fails the run: it is reported with its error.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from prefect import flow, unmapped
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
+
+from blocks.llm import resolve_settings
+from phoenix.commands import check_proposal_count
+from phoenix.errors import UsageError
+from phoenix.settings import MAX_ORCHS, PhoenixSettings
+from phoenix.store.proposals import ProposalResult, ProposeRun
+from tasks.llm import OrchFailed, angle_for, propose_one
+from tasks.proposals import publish_proposals_table, record_propose_run
+
+TaskRunnerName = Literal["threads", "dask"]
+
+# Seconds a task may run beyond the LLM's own per-call timeout before Prefect gives up on it.
+TIMEOUT_MARGIN_S = 5.0
+
+
+def _outcome(index: int, future: PrefectFuture[ProposalResult], retries: int) -> ProposalResult:
+    """What ORCH `index` ended with, without raising: a proposal or its error."""
+    future.wait()
+    state = future.state
+    if state.is_completed():
+        return future.result()
+    error = state.result(raise_on_failure=False)
+    if isinstance(error, OrchFailed):
+        return ProposalResult(
+            index=index,
+            angle=angle_for(index),
+            error=error.message,
+            attempts=error.attempts,
+            latency_s=round(error.latency_s, 4),
+        )
+    message = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else None
+    return ProposalResult(
+        index=index,
+        angle=angle_for(index),
+        error=message or state.message or f"ORCH ended in state {state.type.value}",
+        attempts=retries + 1,
+        latency_s=0.0,
+    )
+
+
+def gather_proposals(seed: str, n: int, settings: PhoenixSettings) -> list[ProposalResult]:
+    """Fan out N ORCH tasks on the flow's task runner and collect every outcome in index order."""
+    orch = propose_one.with_options(
+        retries=settings.orch_retries,
+        retry_delay_seconds=exponential_backoff(backoff_factor=settings.orch_retry_delay),
+        retry_jitter_factor=0.5,
+        timeout_seconds=settings.llm_timeout + TIMEOUT_MARGIN_S,
+    )
+    futures = orch.map(
+        seed=unmapped(seed),
+        index=range(n),
+        n=unmapped(n),
+        settings=unmapped(settings),
+        retries=unmapped(settings.orch_retries),
+    )
+    return [_outcome(index, future, settings.orch_retries) for index, future in enumerate(futures)]
+
+
+@flow(
+    name="propose-improvements",
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_ORCHS),
+    validate_parameters=True,
+)
+def propose_improvements(seed: str, n: int = 5) -> dict[str, Any]:
+    """Ask N ORCH sub-agents for one improvement each to `seed`, and aggregate what they say.
+
+    Args:
+        seed: what to improve — a project, a plan, a piece of text.
+        n: how many ORCH sub-agents to run (1 to 512).
+    """
+    if not seed or not seed.strip():
+        raise UsageError("propose-improvements needs a seed: what should be improved?")
+    check_proposal_count(n)
+    settings = resolve_settings()
+    started = time.perf_counter()
+    results = gather_proposals(seed.strip(), n, settings)
+    succeeded = sum(result.proposal is not None for result in results)
+    run = ProposeRun(
+        run_id=str(flow_run.get_id() or ""),
+        seed=seed.strip(),
+        n=n,
+        model=settings.llm_model,
+        succeeded=succeeded,
+        failed=n - succeeded,
+        wall_s=round(time.perf_counter() - started, 4),
+        results=results,
+    )
+    record_propose_run(run)
+    publish_proposals_table(run)
+    return run.model_dump()
+
+
+def run_propose(seed: str, n: int = 5, task_runner: TaskRunnerName = "threads") -> dict[str, Any]:
+    """Run the queen on the chosen task runner: threads here, or a Dask cluster for scale-out."""
+    if task_runner == "threads":
+        return propose_improvements(seed=seed, n=n)
+    if task_runner == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise UsageError(
+                "The Dask task runner needs prefect-dask: pip install 'phoenix-orchestrator[dask]'"
+            ) from None
+        return propose_improvements.with_options(task_runner=DaskTaskRunner())(seed=seed, n=n)
+    raise UsageError(f"Unknown task runner {task_runner!r}: choose threads or dask")

@@ -1,0 +1,147 @@
+"""router: one text command in, the matching capability run as a subflow, one envelope out.
+
+The grammar lives in `phoenix.commands`; this flow only dispatches.  Every reply is an envelope
+`{"type", "message", ...}`; a bad command is an error envelope with a usage line, never an exception,
+so the CLI, the HTTP API and the Prefect UI all see the same answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.memory import memory
+from flows.propose import propose_improvements
+from flows.speak import speak
+from phoenix import __version__
+from phoenix.commands import (
+    HELP_TEXT,
+    Command,
+    EcosystemCommand,
+    HelpCommand,
+    MemoryCommand,
+    ProposeCommand,
+    SpawnCommand,
+    SpeakCommand,
+    StatusCommand,
+    SystemCommand,
+    parse_command,
+)
+from phoenix.envelope import error_envelope
+from phoenix.errors import NotAvailable, PhoenixError
+from phoenix.settings import load_settings
+from phoenix.store import open_store
+from phoenix.store.memory import count_items
+from phoenix.store.proposals import count_runs
+
+# Capabilities whose issues are still open, and what the user is told about them.
+NOT_YET = {
+    "ecosystem": "The ecosystem capability (import-and-build-repo, repository commands)",
+    "spawn": "The spawn-agent capability",
+    "system": "System commands",
+    "vector": "Vector (semantic) memory",
+}
+
+
+@task(name="read-status", cache_policy=NO_CACHE)
+def read_status() -> dict[str, Any]:
+    """What Phoenix holds and how it is configured (never a secret)."""
+    import os
+
+    settings = load_settings()
+    store = open_store()
+    return {
+        "version": __version__,
+        "model": settings.llm_model,
+        "llm_api_base": settings.llm_api_base,
+        "llm_concurrency": settings.llm_concurrency,
+        "database": str(settings.database_path),
+        "memory_items": count_items(store),
+        "propose_runs": count_runs(store),
+        "prefect_api_url": os.environ.get("PREFECT_API_URL"),
+        "capabilities": {
+            "propose": True,
+            "memory": True,
+            "speak": True,
+            "ecosystem": False,
+            "spawn": False,
+            "system": False,
+        },
+    }
+
+
+def _not_yet(capability: str) -> NotAvailable:
+    return NotAvailable(f"{NOT_YET[capability]} is not available yet in Phoenix {__version__}.")
+
+
+def _memory_envelope(command: MemoryCommand) -> dict[str, Any]:
+    if command.action.startswith("vector-"):
+        raise _not_yet("vector")
+    result = memory(
+        action=command.action,
+        key=command.key,
+        value=command.value,
+        query=command.query,
+        limit=command.limit,
+    )
+    if command.action == "search":
+        message = f"{result['count']} memories match {command.query!r}"
+        return {"type": "memory", "action": "search", "message": message, **result}
+    verb = {"store": "Stored", "get": "Recalled", "delete": "Deleted"}[command.action]
+    return {
+        "type": "memory",
+        "action": command.action,
+        "message": f"{verb} {result['key']!r}: {result['value']}",
+        **result,
+    }
+
+
+def _propose_envelope(command: ProposeCommand) -> dict[str, Any]:
+    result = propose_improvements(seed=command.topic, n=command.n)
+    lines = [f"{result['succeeded']} of {result['n']} proposals for {command.topic!r}:"]
+    for item in result["results"]:
+        outcome = item["proposal"] if item["proposal"] is not None else f"(failed) {item['error']}"
+        lines.append(f"{item['index'] + 1}. {outcome}")
+    return {"type": "propose", "message": "\n".join(lines), **result}
+
+
+def dispatch(command: Command) -> dict[str, Any]:
+    """Run the capability behind a parsed command and shape its reply as an envelope."""
+    match command:
+        case HelpCommand():
+            return {"type": "help", "message": HELP_TEXT}
+        case StatusCommand():
+            status = read_status()
+            message = (
+                f"Phoenix {status['version']}: {status['memory_items']} memories, "
+                f"{status['propose_runs']} propose runs, model {status['model']}"
+            )
+            return {"type": "status", "message": message, **status}
+        case ProposeCommand():
+            return _propose_envelope(command)
+        case MemoryCommand():
+            return _memory_envelope(command)
+        case SpeakCommand():
+            return speak(user_input=command.text)
+        case EcosystemCommand():
+            raise _not_yet("ecosystem")
+        case SpawnCommand():
+            raise _not_yet("spawn")
+        case SystemCommand():
+            raise _not_yet("system")
+    raise NotAvailable(f"No route for {command!r}")
+
+
+@flow(name="router", validate_parameters=True)
+def router(command: str) -> dict[str, Any]:
+    """Run one Phoenix command (the text grammar of `help`) and return its envelope.
+
+    Args:
+        command: e.g. `propose 3 improvements for a todo app`, `memory get k`, `help`.
+    """
+    try:
+        return dispatch(parse_command(command))
+    except PhoenixError as error:
+        return error_envelope(error)

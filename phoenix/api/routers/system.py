@@ -1,0 +1,27 @@
+"""GET /api/status and GET /api/health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from phoenix import __version__
+from phoenix.api.models import EnvelopeResponse, HealthResponse
+
+router = APIRouter(prefix="/api", tags=["system"])
+public_router = APIRouter(prefix="/api", tags=["system"])
+
+
+@public_router.get("/health", response_model=HealthResponse)
+def health() -> dict[str, Any]:
+    """Liveness, for load balancers and probes: no token needed, nothing touched."""
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/status", response_model=EnvelopeResponse)
+def status() -> dict[str, Any]:
+    """What Phoenix holds and how it is configured (the router's `status`)."""
+    from flows.router import router as router_flow
+
+    return router_flow(command="status")

@@ -1,0 +1,189 @@
+"""`phoenix`, the command line.
+
+Every command takes `--json` and then prints exactly one JSON document on stdout (logs go to stderr);
+the exit status is 0 on success, 1 on a failed operation and 2 on a usage error (DESIGN.md §2).
+Prefect and litellm are imported only once a command needs them, so `phoenix --help` is instant, and
+commands reuse a running Prefect server (`phoenix.prefect_server`) instead of starting one each time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from phoenix import __version__
+from phoenix.errors import PhoenixError, UsageError, exit_code_for
+from phoenix.settings import MAX_ORCHS, SettingsError, load_settings
+
+Handler = Callable[[argparse.Namespace], dict[str, Any]]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as `UsageError` so --json can print them as JSON."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _prepare_prefect() -> None:
+    """Point this process at a running Prefect server (starting Phoenix's own if there is none)."""
+    from phoenix.prefect_server import ensure_prefect_api
+
+    settings = load_settings()
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    ensure_prefect_api(settings)
+
+
+def _run_command(options: argparse.Namespace) -> dict[str, Any]:
+    _prepare_prefect()
+    from flows.router import router
+
+    return router(command=" ".join(options.text))
+
+
+def _run_propose(options: argparse.Namespace) -> dict[str, Any]:
+    if not 1 <= options.n <= MAX_ORCHS:
+        raise UsageError(f"-n must be between 1 and {MAX_ORCHS}, not {options.n}")
+    if not options.seed.strip():
+        raise UsageError("propose needs a seed: what should be improved?")
+    _prepare_prefect()
+    from flows.propose import run_propose
+
+    return run_propose(options.seed, options.n, options.task_runner)
+
+
+def _run_memory(options: argparse.Namespace) -> dict[str, Any]:
+    _prepare_prefect()
+    from flows.memory import memory
+
+    if options.action == "store":
+        return memory(action="store", key=options.key, value=options.value)
+    if options.action == "search":
+        return memory(action="search", query=options.query, limit=options.limit)
+    return memory(action=options.action, key=options.key)
+
+
+def _run_api(options: argparse.Namespace) -> dict[str, Any]:
+    _prepare_prefect()
+    from phoenix.api.server import serve_api
+
+    serve_api(host=options.host, port=options.port)
+    return {"stopped": True}
+
+
+def _run_server(options: argparse.Namespace) -> dict[str, Any]:
+    from phoenix import prefect_server
+
+    settings = load_settings()
+    if options.action == "start":
+        url = prefect_server.ensure_prefect_api(settings)
+        return {"running": True, "api_url": url}
+    if options.action == "stop":
+        return {"stopped": prefect_server.stop_server(settings)}
+    record = prefect_server.running_server(settings)
+    return {"running": record is not None, "api_url": record.api_url if record else None}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="phoenix", description="Phoenix: LLM agents orchestrated by Prefect.")
+    parser.add_argument("--version", action="version", version=f"phoenix {__version__}")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    commands = parser.add_subparsers(dest="group", required=True, parser_class=_Parser)
+
+    command = commands.add_parser("command", help="run a router command (try: phoenix command help)")
+    command.add_argument("text", nargs="+", help="the command text, e.g. 'memory get k'")
+    command.set_defaults(handler=_run_command)
+
+    propose = commands.add_parser("propose", help="N sub-agents each propose one improvement")
+    propose.add_argument("seed", help="what to improve")
+    propose.add_argument("-n", type=int, default=5, help=f"how many ORCHs (1-{MAX_ORCHS})")
+    propose.add_argument("--task-runner", choices=["threads", "dask"], default="threads")
+    propose.set_defaults(handler=_run_propose)
+
+    memory = commands.add_parser("memory", help="key-value memory")
+    actions = memory.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    store = actions.add_parser("store", help="remember VALUE under KEY")
+    store.add_argument("key")
+    store.add_argument("value")
+    get = actions.add_parser("get", help="recall KEY")
+    get.add_argument("key")
+    search = actions.add_parser("search", help="keys starting with, or values containing, QUERY")
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=None, help="most results (default 20)")
+    delete = actions.add_parser("delete", help="forget KEY")
+    delete.add_argument("key")
+    memory.set_defaults(handler=_run_memory)
+
+    api = commands.add_parser("api", help="serve the HTTP API")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8888)
+    api.set_defaults(handler=_run_api)
+
+    server = commands.add_parser("server", help="Phoenix's local Prefect server (UI and API)")
+    server.add_argument("action", choices=["start", "stop", "status"])
+    server.set_defaults(handler=_run_server)
+    return parser
+
+
+def _human(result: dict[str, Any]) -> str:
+    """A reading of a result for people; --json gives the whole document."""
+    if "message" in result:
+        return str(result["message"])
+    if "results" in result and "succeeded" in result:
+        lines = [f"{result['succeeded']} of {result['n']} ORCHs proposed (run {result['run_id']}):"]
+        for item in result["results"]:
+            text = item["proposal"] or f"(failed after {item['attempts']} attempts) {item['error']}"
+            lines.append(f"{item['index'] + 1}. [{item['angle']}] {text}")
+        return "\n".join(lines)
+    if "items" in result:
+        return "\n".join(f"{i['key']}\t{i['value']}" for i in result["items"]) or "(nothing found)"
+    if set(result) >= {"key", "value"}:
+        return str(result["value"])
+    return json.dumps(result, indent=2)
+
+
+def _extract_json_flag(argv: Sequence[str]) -> tuple[list[str], bool]:
+    """`--json` may stand anywhere before a `--`."""
+    arguments = list(argv)
+    end = arguments.index("--") if "--" in arguments else len(arguments)
+    wanted = "--json" in arguments[:end]
+    if wanted:
+        arguments = [a for a in arguments[:end] if a != "--json"] + arguments[end:]
+    return arguments, wanted
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments, as_json = _extract_json_flag(sys.argv[1:] if argv is None else argv)
+    try:
+        options = build_parser().parse_args(arguments)
+        result = options.handler(options)
+    except PhoenixError as error:
+        return _report_error(error.message, error.code, as_json)
+    except SettingsError as error:
+        return _report_error(str(error), UsageError.code, as_json)
+    except KeyboardInterrupt:
+        return _report_error("interrupted", "failed", as_json)
+    code = result.get("code") if result.get("type") == "error" else None
+    if as_json:
+        print(json.dumps(result, default=str))
+    elif code:
+        print(f"error: {result['message']}", file=sys.stderr)
+    else:
+        print(_human(result))
+    return exit_code_for(code) if code else 0
+
+
+def _report_error(message: str, code: str, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"type": "error", "message": message, "code": code}))
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return exit_code_for(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

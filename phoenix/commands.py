@@ -1,0 +1,220 @@
+"""The router's text grammar, parsed into typed commands.
+
+The grammar comes from the original system and is a public contract (DESIGN.md §2).  Prefixes match
+case-insensitively with their trailing space; arguments keep their case.  Parsing is pure — it touches
+nothing — so the router flow only decides which capability runs, and every usage error is found
+before anything starts.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from phoenix.errors import UsageError
+from phoenix.settings import MAX_ORCHS
+
+DEFAULT_PROPOSALS = 5
+
+ECOSYSTEM_USAGE = "Usage: ecosystem {repo_id} {command} [args...]"
+SPAWN_USAGE = "Usage: spawn agent {name}:{description}  or  spawn agent {description}"
+MEMORY_USAGE = (
+    "Usage: memory store {key} {value} | memory get {key} | memory search {query} [--limit N]"
+    " | memory delete {key} | memory vector-store {text} | memory vector-search {query}"
+)
+SYSTEM_USAGE = "Usage: system {command}"
+PROPOSE_USAGE = f"Usage: propose [N] improvements for {{topic}}   (N from 1 to {MAX_ORCHS})"
+
+HELP_TEXT = "\n".join(
+    [
+        "Phoenix commands:",
+        "  propose [N] improvements for {topic}   N sub-agents each propose one improvement",
+        "  memory store {key} {value}             remember a value",
+        "  memory get {key}                       recall it",
+        "  memory search {query} [--limit N]      keys starting with, or values containing, query",
+        "  memory delete {key}                    forget it",
+        "  ecosystem {repo_id} {command} [args]   run a command of an imported repository",
+        "  spawn agent {name}:{description}       have the LLM write, test and publish an agent",
+        "  system {command}                       system operations",
+        "  status                                 what Phoenix holds and runs",
+        "  help                                   this text",
+        "  anything else                          a conversation with the LLM",
+    ]
+)
+
+
+class HelpCommand(BaseModel):
+    kind: Literal["help"] = "help"
+
+
+class StatusCommand(BaseModel):
+    kind: Literal["status"] = "status"
+
+
+class ProposeCommand(BaseModel):
+    kind: Literal["propose"] = "propose"
+    n: int
+    topic: str
+
+
+class MemoryCommand(BaseModel):
+    kind: Literal["memory"] = "memory"
+    action: Literal["store", "get", "search", "delete", "vector-store", "vector-search"]
+    key: str | None = None
+    value: str | None = None
+    query: str | None = None
+    limit: int | None = None
+
+
+class EcosystemCommand(BaseModel):
+    kind: Literal["ecosystem"] = "ecosystem"
+    repo_id: str
+    command: str
+    args: list[str] = Field(default_factory=list)
+
+
+class SpawnCommand(BaseModel):
+    kind: Literal["spawn"] = "spawn"
+    name: str | None
+    description: str
+
+
+class SystemCommand(BaseModel):
+    kind: Literal["system"] = "system"
+    command: str
+
+
+class SpeakCommand(BaseModel):
+    kind: Literal["speak"] = "speak"
+    text: str
+
+
+Command = Annotated[
+    HelpCommand
+    | StatusCommand
+    | ProposeCommand
+    | MemoryCommand
+    | EcosystemCommand
+    | SpawnCommand
+    | SystemCommand
+    | SpeakCommand,
+    Field(discriminator="kind"),
+]
+
+_PROPOSE = re.compile(r"propose\s+(?:(?P<n>\S+)\s+)?improvements?\s+for\s+(?P<topic>.+)", re.I | re.S)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _strip_prefix(text: str, prefix: str) -> str | None:
+    """The rest of `text` after `prefix` and its trailing space, or None if it does not start so."""
+    if text.lower().startswith(prefix + " "):
+        return text[len(prefix) + 1 :].strip()
+    return None
+
+
+def parse_command(text: str) -> Command:
+    """Parse one command line of the router grammar; raises `UsageError` with the usage line."""
+    line = (text or "").strip()
+    if not line:
+        raise UsageError("Empty command. Type 'help' for the commands.")
+    lowered = line.lower()
+    if lowered == "help":
+        return HelpCommand()
+    if lowered == "status":
+        return StatusCommand()
+    if lowered == "ecosystem" or (rest := _strip_prefix(line, "ecosystem")) is not None:
+        return _parse_ecosystem(line)
+    if lowered in ("spawn agent", "spawn") or (rest := _strip_prefix(line, "spawn agent")) is not None:
+        return _parse_spawn(rest if lowered not in ("spawn agent", "spawn") else "")
+    if lowered == "memory" or (rest := _strip_prefix(line, "memory")) is not None:
+        return _parse_memory(rest if lowered != "memory" else "")
+    if lowered == "system" or (rest := _strip_prefix(line, "system")) is not None:
+        if lowered == "system" or not rest:
+            raise UsageError(SYSTEM_USAGE)
+        return SystemCommand(command=rest)
+    if lowered == "propose" or lowered.startswith("propose "):
+        return _parse_propose(line)
+    return SpeakCommand(text=line)
+
+
+def _parse_ecosystem(line: str) -> EcosystemCommand:
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = line.split()
+    if len(words) < 3:
+        raise UsageError(ECOSYSTEM_USAGE)
+    return EcosystemCommand(repo_id=words[1], command=words[2], args=words[3:])
+
+
+def _parse_spawn(rest: str) -> SpawnCommand:
+    if not rest:
+        raise UsageError(SPAWN_USAGE)
+    name, colon, description = rest.partition(":")
+    if colon and _NAME.fullmatch(name.strip()):
+        if not description.strip():
+            raise UsageError(SPAWN_USAGE)
+        return SpawnCommand(name=name.strip(), description=description.strip())
+    return SpawnCommand(name=None, description=rest)
+
+
+def _parse_propose(line: str) -> ProposeCommand:
+    match = _PROPOSE.fullmatch(line)
+    if match is None or not match.group("topic").strip():
+        raise UsageError(PROPOSE_USAGE)
+    raw_n = match.group("n")
+    if raw_n is None:
+        n = DEFAULT_PROPOSALS
+    else:
+        try:
+            n = int(raw_n)
+        except ValueError:
+            raise UsageError(f"{raw_n!r} is not a number. {PROPOSE_USAGE}") from None
+    check_proposal_count(n)
+    return ProposeCommand(n=n, topic=match.group("topic").strip())
+
+
+def check_proposal_count(n: int) -> int:
+    if not 1 <= n <= MAX_ORCHS:
+        raise UsageError(f"N must be between 1 and {MAX_ORCHS}, not {n}. {PROPOSE_USAGE}")
+    return n
+
+
+def _parse_memory(rest: str) -> MemoryCommand:
+    action, _, arguments = rest.partition(" ")
+    action = action.lower()
+    arguments = arguments.strip()
+    if action == "store":
+        key, _, value = arguments.partition(" ")
+        if not key or not value.strip():
+            raise UsageError("Usage: memory store {key} {value}")
+        return MemoryCommand(action="store", key=key, value=value.strip())
+    if action in ("get", "delete"):
+        if not arguments:
+            raise UsageError(f"Usage: memory {action} {{key}}")
+        return MemoryCommand(action=action, key=arguments)
+    if action in ("search", "vector-search"):
+        query, limit = _split_limit(arguments, action)
+        return MemoryCommand(action=action, query=query, limit=limit)
+    if action == "vector-store":
+        if not arguments:
+            raise UsageError("Usage: memory vector-store {text}")
+        return MemoryCommand(action="vector-store", value=arguments)
+    raise UsageError(MEMORY_USAGE)
+
+
+def _split_limit(arguments: str, action: str) -> tuple[str, int | None]:
+    usage = f"Usage: memory {action} {{query}} [--limit N]"
+    query, flag, raw_limit = arguments.partition("--limit")
+    limit = None
+    if flag:
+        try:
+            limit = int(raw_limit.strip())
+        except ValueError:
+            raise UsageError(usage) from None
+    if not query.strip():
+        raise UsageError(usage)
+    return query.strip(), limit

@@ -1,0 +1,82 @@
+"""Phoenix's exceptions, and the one place that maps them to exit codes and HTTP statuses.
+
+Each domain raises a subclass of `PhoenixError`; the CLI and the HTTP API translate with
+`exit_code_for` and `http_status_for`, so a new error never needs a change in two places.
+"""
+
+from __future__ import annotations
+
+
+class PhoenixError(Exception):
+    """Base of every error Phoenix reports to a person."""
+
+    code = "failed"
+    http_status = 500
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(PhoenixError):
+    """The request is malformed: wrong grammar, missing or out-of-range argument."""
+
+    code = "usage_error"
+    http_status = 400
+    exit_code = 2
+
+
+class BadInput(PhoenixError):
+    """The request is well-formed but a value is unusable (a blank key, say)."""
+
+    code = "bad_input"
+    http_status = 400
+    exit_code = 2
+
+
+class NotFound(PhoenixError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+    http_status = 404
+    exit_code = 1
+
+
+class Conflict(PhoenixError):
+    """The request conflicts with the current state (already running, say)."""
+
+    code = "conflict"
+    http_status = 409
+    exit_code = 1
+
+
+class NotAvailable(PhoenixError):
+    """A capability that this version of Phoenix does not provide yet."""
+
+    code = "not_available"
+    http_status = 501
+    exit_code = 1
+
+
+class OperationFailed(PhoenixError):
+    """The operation ran and failed (an LLM that did not answer, say)."""
+
+
+def _error_classes(root: type[PhoenixError] = PhoenixError) -> dict[str, type[PhoenixError]]:
+    """Every error class by its code, subclasses defined in other modules included."""
+    classes = {root.code: root}
+    for subclass in root.__subclasses__():
+        for code, cls in _error_classes(subclass).items():
+            classes.setdefault(code, cls)
+    return classes
+
+
+def exit_code_for(code: str) -> int:
+    """The CLI exit status for an error code of an envelope."""
+    return _error_classes().get(code, PhoenixError).exit_code
+
+
+def http_status_for(code: str) -> int:
+    """The HTTP status for an error code of an envelope."""
+    return _error_classes().get(code, PhoenixError).http_status

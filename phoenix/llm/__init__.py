@@ -1,0 +1,1 @@
+"""The LLM layer: litellm calls with timeouts, a concurrency cap and sorted errors."""

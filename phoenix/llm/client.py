@@ -1,0 +1,145 @@
+"""One LLM call through litellm, with a timeout, a concurrency cap and sorted errors.
+
+Every LLM call in Phoenix goes through `complete`.  It decides three things the callers should not
+have to: which model answers (any litellm model string; by default the embedded local model, served
+in-process by `phoenix.llm.local_model`), how many calls may be in flight in this process at once
+(`PHOENIX_LLM_CONCURRENCY`), and whether a failure is worth retrying (`LLMRetryableError`: timeouts,
+429, 5xx, connection) or not (`LLMFinalError`: authentication, bad request, unknown model).
+Retrying itself is left to Prefect (the tasks' `retries`), so litellm's and the OpenAI client's own
+retries are switched off: a retry that Prefect cannot see is a retry nobody can count or bound.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from phoenix.errors import OperationFailed
+from phoenix.settings import LOCAL_MODEL, PhoenixSettings
+
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+
+Message = dict[str, str]
+
+
+class LLMError(OperationFailed):
+    """An LLM call failed; `retryable` tells whether trying again may help."""
+
+    code = "llm_failed"
+    http_status = 502
+    retryable = False
+
+
+class LLMRetryableError(LLMError):
+    """A timeout, rate limit, server error or dropped connection: worth another attempt."""
+
+    retryable = True
+
+
+class LLMFinalError(LLMError):
+    """Bad credentials, a bad request or an unknown model: another attempt would fail the same way."""
+
+
+_caps_lock = threading.Lock()
+_caps: dict[int, threading.BoundedSemaphore] = {}
+
+
+def concurrency_cap(limit: int) -> threading.BoundedSemaphore:
+    """The process-wide semaphore that keeps at most `limit` LLM calls in flight."""
+    with _caps_lock:
+        if limit not in _caps:
+            _caps[limit] = threading.BoundedSemaphore(limit)
+        return _caps[limit]
+
+
+def _import_litellm() -> Any:
+    # litellm fetches a price map from the network at import unless told not to; there is no
+    # network here and the map is not needed.  It is imported lazily: it costs about 3 s.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def classify(error: Exception, secret: str | None = None) -> LLMError:
+    """Sort an exception from litellm into retryable or final, with a message safe to log."""
+    litellm = _import_litellm()
+    status = getattr(error, "status_code", None)
+    retryable_types = (
+        litellm.Timeout,
+        litellm.RateLimitError,
+        litellm.APIConnectionError,
+        litellm.InternalServerError,
+        litellm.ServiceUnavailableError,
+        TimeoutError,
+        ConnectionError,
+    )
+    final_types = (
+        litellm.AuthenticationError,
+        litellm.PermissionDeniedError,
+        litellm.BadRequestError,
+        litellm.NotFoundError,
+    )
+    if isinstance(error, final_types):
+        retryable = False
+    elif isinstance(error, retryable_types):
+        retryable = True
+    elif isinstance(status, int):
+        retryable = status in RETRYABLE_STATUSES
+    else:
+        retryable = False
+    text = f"{type(error).__name__}: {error}"
+    if secret:
+        text = text.replace(secret, "***")
+    if len(text) > 500:
+        text = text[:500] + "…"
+    return (LLMRetryableError if retryable else LLMFinalError)(text)
+
+
+def completion_arguments(settings: PhoenixSettings, max_tokens: int | None) -> dict[str, Any]:
+    """The keyword arguments of `litellm.completion` that come from the settings."""
+    arguments: dict[str, Any] = {
+        "model": settings.llm_model,
+        "timeout": settings.llm_timeout,
+        "max_tokens": max_tokens or settings.llm_max_tokens,
+        "num_retries": 0,
+        "max_retries": 0,
+    }
+    if settings.llm_api_base:
+        arguments["api_base"] = settings.llm_api_base
+    if settings.llm_api_key is not None:
+        arguments["api_key"] = settings.llm_api_key.get_secret_value()
+    return arguments
+
+
+def complete(
+    messages: list[Message],
+    settings: PhoenixSettings,
+    *,
+    max_tokens: int | None = None,
+    temperature: float = 0.7,
+) -> str:
+    """The model's answer to `messages`, or an `LLMError`."""
+    litellm = _import_litellm()
+    if settings.llm_model == LOCAL_MODEL or settings.llm_model.startswith("local/"):
+        from phoenix.llm.local_model import register_local_provider
+
+        register_local_provider()
+    arguments = completion_arguments(settings, max_tokens)
+    secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    with concurrency_cap(settings.llm_concurrency):
+        try:
+            response = litellm.completion(
+                messages=messages, temperature=temperature, **arguments
+            )
+        except LLMError:
+            raise
+        except Exception as error:  # noqa: BLE001 - every failure is sorted, none is swallowed
+            raise classify(error, secret) from None
+    content = response.choices[0].message.content if response.choices else None
+    if not content or not content.strip():
+        raise LLMRetryableError(f"The model {settings.llm_model} returned an empty answer")
+    return content.strip()

@@ -1,0 +1,120 @@
+"""Key-value memory: what agents and people ask Phoenix to remember.
+
+Keys are free text (trimmed, never blank); storing an existing key replaces its value.  Episodic
+memories — one per conversation turn — get keys that are unique by construction, so no exchange ever
+overwrites an earlier one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import duckdb
+from pydantic import BaseModel
+
+from phoenix.errors import BadInput, NotFound
+from phoenix.store.database import Store
+
+SEARCH_LIMIT_DEFAULT = 20
+SEARCH_LIMIT_MAX = 100
+EPISODE_PREFIX = "episode/"
+
+
+class MemoryItem(BaseModel):
+    key: str
+    value: str
+
+
+class MemorySearchResult(BaseModel):
+    items: list[MemoryItem]
+    count: int
+
+
+def clean_key(key: str | None) -> str:
+    """The key as stored: trimmed, and never empty."""
+    cleaned = (key or "").strip()
+    if not cleaned:
+        raise BadInput("A memory key must not be empty or blank")
+    return cleaned
+
+
+def store_value(store: Store, key: str, value: str) -> MemoryItem:
+    """Remember `value` under `key`, replacing what the key held before."""
+    item = MemoryItem(key=clean_key(key), value=value)
+
+    def upsert(connection: duckdb.DuckDBPyConnection) -> None:
+        connection.execute(
+            "INSERT INTO kv_memory (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()",
+            [item.key, item.value],
+        )
+
+    store.transaction(upsert)
+    return item
+
+
+def get_value(store: Store, key: str) -> MemoryItem:
+    cleaned = clean_key(key)
+    row = store.read(
+        lambda c: c.execute("SELECT key, value FROM kv_memory WHERE key = ?", [cleaned]).fetchone()
+    )
+    if row is None:
+        raise NotFound(f"No memory under the key {cleaned!r}")
+    return MemoryItem(key=row[0], value=row[1])
+
+
+def delete_value(store: Store, key: str) -> MemoryItem:
+    """Forget `key`; returns what it held so the caller can say what was deleted."""
+    cleaned = clean_key(key)
+
+    def delete(connection: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+        return connection.execute(
+            "DELETE FROM kv_memory WHERE key = ? RETURNING key, value", [cleaned]
+        ).fetchone()
+
+    row = store.transaction(delete)
+    if row is None:
+        raise NotFound(f"No memory under the key {cleaned!r}")
+    return MemoryItem(key=row[0], value=row[1])
+
+
+def clean_limit(limit: int | None) -> int:
+    if limit is None:
+        return SEARCH_LIMIT_DEFAULT
+    if not 1 <= limit <= SEARCH_LIMIT_MAX:
+        raise BadInput(f"The search limit must be between 1 and {SEARCH_LIMIT_MAX}, not {limit}")
+    return limit
+
+
+def search(store: Store, query: str, limit: int | None = None) -> MemorySearchResult:
+    """Memories whose key starts with `query` or whose value contains it (case-insensitive).
+
+    Key-prefix matches come first, then the most recently updated.
+    """
+    text = (query or "").strip()
+    if not text:
+        raise BadInput("A memory search needs a query")
+    count = clean_limit(limit)
+    rows = store.read(
+        lambda c: c.execute(
+            "SELECT key, value FROM kv_memory "
+            "WHERE starts_with(lower(key), lower($q)) OR contains(lower(value), lower($q)) "
+            "ORDER BY starts_with(lower(key), lower($q)) DESC, updated_at DESC, key "
+            "LIMIT $limit",
+            {"q": text, "limit": count},
+        ).fetchall()
+    )
+    items = [MemoryItem(key=key, value=value) for key, value in rows]
+    return MemorySearchResult(items=items, count=len(items))
+
+
+def count_items(store: Store) -> int:
+    row = store.read(lambda c: c.execute("SELECT count(*) FROM kv_memory").fetchone())
+    return int(row[0]) if row else 0
+
+
+def episode_key(now: datetime | None = None) -> str:
+    """A key no other episode can have: the time, then a random suffix."""
+    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"{EPISODE_PREFIX}{moment}-{uuid.uuid4().hex[:8]}"

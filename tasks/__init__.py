@@ -1,0 +1,1 @@
+"""Prefect tasks, grouped by the outside world they touch (llm, memory, proposals, ...)."""

@@ -1,0 +1,155 @@
+"""Tasks that talk to the LLM: one ORCH sub-agent's proposal, and one conversational answer.
+
+Retries belong to Prefect: a retryable `LLMError` (timeout, 429, 5xx, connection) is raised so that
+Prefect tries again with exponential backoff and jitter; a final one, or the last attempt, becomes
+`OrchFailed`, which carries the attempts and latency the queen reports, and which
+`retry_only_retryable` tells Prefect not to retry.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+from uuid import UUID
+
+from prefect import Task, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.context import TaskRunContext
+
+from phoenix.llm.client import LLMError, complete
+from phoenix.settings import PhoenixSettings
+from phoenix.store.proposals import ProposalResult
+
+ANGLES = (
+    "performance",
+    "reliability",
+    "security",
+    "developer experience",
+    "observability",
+    "testing",
+    "user experience",
+    "cost",
+    "scalability",
+    "maintainability",
+    "accessibility",
+    "documentation",
+    "error handling",
+    "data quality",
+    "deployment and operations",
+    "extensibility",
+)
+
+
+def angle_for(index: int) -> str:
+    """The point of view of ORCH `index`, so that N sub-agents propose N different things."""
+    angle = ANGLES[index % len(ANGLES)]
+    round_number = index // len(ANGLES)
+    return angle if round_number == 0 else f"{angle} (idea #{round_number + 1} from this angle)"
+
+
+def orch_messages(seed: str, index: int, n: int) -> list[dict[str, str]]:
+    return [
+        {
+            "role": "system",
+            "content": (
+                f"You are ORCH-{index}, one of {n} expert sub-agents reviewing a project. "
+                "Answer with exactly one concrete, actionable improvement in one short paragraph."
+            ),
+        },
+        {
+            "role": "user",
+            "content": (
+                f"Project: {seed}\n"
+                f"From the angle of {angle_for(index)}, propose one improvement (ORCH-{index})."
+            ),
+        },
+    ]
+
+
+class OrchFailed(Exception):
+    """An ORCH sub-agent gave up; carries what the queen reports for it."""
+
+    def __init__(self, message: str, attempts: int, latency_s: float) -> None:
+        super().__init__(message)
+        self.message = message
+        self.attempts = attempts
+        self.latency_s = latency_s
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Results cross process boundaries with the Dask runner: keep the fields when pickled.
+        return (OrchFailed, (self.message, self.attempts, self.latency_s))
+
+
+def retry_only_retryable(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Prefect's retry condition: retry anything but an ORCH that has already given up."""
+    try:
+        state.result(raise_on_failure=True)
+    except OrchFailed:
+        return False
+    except Exception:  # noqa: BLE001 - any other failure (a task timeout, say) is worth a retry
+        return True
+    return True
+
+
+# When each ORCH's first attempt began, so that latency covers its retries and backoff too.
+_first_attempt_at: dict[UUID, float] = {}
+_first_attempt_lock = threading.Lock()
+
+
+def _attempt_clock() -> tuple[int, float, UUID | None]:
+    context = TaskRunContext.get()
+    if context is None:
+        return 1, time.monotonic(), None
+    run = context.task_run
+    with _first_attempt_lock:
+        started = _first_attempt_at.setdefault(run.id, time.monotonic())
+    return max(run.run_count, 1), started, run.id
+
+
+def _forget(run_id: UUID | None) -> None:
+    if run_id is not None:
+        with _first_attempt_lock:
+            _first_attempt_at.pop(run_id, None)
+
+
+@task(
+    name="orch",
+    task_run_name="orch-{index}",
+    cache_policy=NO_CACHE,
+    retry_condition_fn=retry_only_retryable,
+)
+def propose_one(
+    seed: str, index: int, n: int, settings: PhoenixSettings, retries: int
+) -> ProposalResult:
+    """ORCH sub-agent `index`: one improvement for `seed`, from its own angle."""
+    attempt, started, run_id = _attempt_clock()
+    try:
+        text = complete(orch_messages(seed, index, n), settings)
+    except LLMError as error:
+        if error.retryable and attempt <= retries:
+            raise
+        _forget(run_id)
+        raise OrchFailed(error.message, attempt, time.monotonic() - started) from None
+    _forget(run_id)
+    return ProposalResult(
+        index=index,
+        angle=angle_for(index),
+        proposal=text,
+        attempts=attempt,
+        latency_s=round(time.monotonic() - started, 4),
+    )
+
+
+@task(name="ask-llm", cache_policy=NO_CACHE)
+def ask_llm(user_input: str, settings: PhoenixSettings) -> str:
+    """A conversational answer to what a person typed."""
+    messages = [
+        {
+            "role": "system",
+            "content": "You are Phoenix, an orchestrator of AI agents. Answer briefly and helpfully.",
+        },
+        {"role": "user", "content": user_input},
+    ]
+    return complete(messages, settings)

@@ -1,0 +1,118 @@
+"""Fixtures: real servers on 127.0.0.1 and a temporary PHOENIX_HOME.
+
+Prefect reads its settings when it is imported, so the session's Prefect server is started in
+`pytest_configure`, before any test module imports Prefect: one real `prefect server start` for the
+whole session (Phoenix's own managed server, under a temporary PHOENIX_HOME), reused by every test
+and by every `phoenix` subprocess the tests start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SESSION_HOME = Path(tempfile.mkdtemp(prefix="phoenix-tests-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from phoenix.prefect_server import ensure_prefect_api
+    from phoenix.settings import load_settings
+
+    os.environ["PHOENIX_HOME"] = str(SESSION_HOME / "home")
+    os.environ.pop("PREFECT_API_URL", None)
+    for name in list(os.environ):
+        if name.startswith("PHOENIX_LLM_") or name in ("PHOENIX_ORCH_RETRIES", "PHOENIX_API_TOKEN"):
+            os.environ.pop(name)
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    ensure_prefect_api(load_settings())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from phoenix.prefect_server import stop_server
+    from phoenix.settings import load_settings
+
+    stop_server(load_settings())
+
+
+@pytest.fixture
+def phoenix_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PHOENIX_HOME of the test's own: a fresh DuckDB file (the Prefect server is shared)."""
+    home = tmp_path / "phoenix-home"
+    monkeypatch.setenv("PHOENIX_HOME", str(home))
+    return home
+
+
+class ChatServer:
+    """The scripted OpenAI-compatible server, controlled over HTTP."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def control(self, **behaviour: Any) -> dict[str, Any]:
+        return self._call("POST", "/control", behaviour)
+
+    def reset(self) -> None:
+        self._call("POST", "/reset", {})
+
+    def stats(self) -> dict[str, Any]:
+        return self._call("GET", "/stats")
+
+
+@pytest.fixture(scope="session")
+def chat_server_url() -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "phoenix.testing.chat_server", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("READY "), line
+    yield f"http://127.0.0.1:{int(line.split()[1])}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def chat(
+    chat_server_url: str, phoenix_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> ChatServer:
+    """A reset chat server, and Phoenix configured to use it through litellm's HTTP path."""
+    server = ChatServer(chat_server_url)
+    server.reset()
+    monkeypatch.setenv("PHOENIX_LLM_MODEL", "openai/scripted")
+    monkeypatch.setenv("PHOENIX_LLM_API_BASE", f"{chat_server_url}/v1")
+    monkeypatch.setenv("PHOENIX_LLM_API_KEY", "sk-test-secret")
+    monkeypatch.setenv("PHOENIX_ORCH_RETRY_DELAY", "0.01")
+    monkeypatch.setenv("PHOENIX_LLM_TIMEOUT", "10")
+    return server
+
+
+def wait_for(condition: Any, timeout_s: float = 10.0, interval_s: float = 0.05) -> Any:
+    """Poll `condition` until it returns something truthy, or fail at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        time.sleep(interval_s)
