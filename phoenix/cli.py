@@ -33,16 +33,25 @@ def _prepare_prefect() -> None:
     """Point this process at a running Prefect server (starting Phoenix's own if there is none)."""
     from phoenix.prefect_server import ensure_prefect_api
 
-    settings = load_settings()
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    ensure_prefect_api(settings)
+    ensure_prefect_api(load_settings())
+
+
+def run_flow(name: str, parameters: dict[str, Any]) -> Any:
+    """Run a flow on the local Phoenix service, or in this process when it must run here."""
+    from phoenix import daemon
+
+    client = daemon.connect(load_settings(), dict(os.environ))
+    if client is not None:
+        return client.run_flow(name, parameters)
+    _prepare_prefect()
+    from flows import run_flow as run_flow_here
+
+    return run_flow_here(name, parameters)
 
 
 def _run_command(options: argparse.Namespace) -> dict[str, Any]:
-    _prepare_prefect()
-    from flows.router import router
-
-    return router(command=" ".join(options.text))
+    return run_flow("router", {"command": " ".join(options.text)})
 
 
 def _run_propose(options: argparse.Namespace) -> dict[str, Any]:
@@ -50,21 +59,18 @@ def _run_propose(options: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"-n must be between 1 and {MAX_ORCHS}, not {options.n}")
     if not options.seed.strip():
         raise UsageError("propose needs a seed: what should be improved?")
-    _prepare_prefect()
-    from flows.propose import run_propose
-
-    return run_propose(options.seed, options.n, options.task_runner)
+    parameters = {"seed": options.seed, "n": options.n, "task_runner": options.task_runner}
+    return run_flow("propose-improvements", parameters)
 
 
 def _run_memory(options: argparse.Namespace) -> dict[str, Any]:
-    _prepare_prefect()
-    from flows.memory import memory
-
     if options.action == "store":
-        return memory(action="store", key=options.key, value=options.value)
-    if options.action == "search":
-        return memory(action="search", query=options.query, limit=options.limit)
-    return memory(action=options.action, key=options.key)
+        parameters = {"action": "store", "key": options.key, "value": options.value}
+    elif options.action == "search":
+        parameters = {"action": "search", "query": options.query, "limit": options.limit}
+    else:
+        parameters = {"action": options.action, "key": options.key}
+    return run_flow("memory", parameters)
 
 
 def _run_api(options: argparse.Namespace) -> dict[str, Any]:
@@ -76,16 +82,23 @@ def _run_api(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_server(options: argparse.Namespace) -> dict[str, Any]:
-    from phoenix import prefect_server
+    from phoenix import daemon, prefect_server
 
     settings = load_settings()
     if options.action == "start":
-        url = prefect_server.ensure_prefect_api(settings)
-        return {"running": True, "api_url": url}
+        client = daemon.connect(settings, dict(os.environ))
+        return {"running": True, "service_url": client.url if client else None,
+                "prefect_api_url": os.environ.get("PREFECT_API_URL")
+                or prefect_server.ensure_prefect_api(settings)}
     if options.action == "stop":
-        return {"stopped": prefect_server.stop_server(settings)}
-    record = prefect_server.running_server(settings)
-    return {"running": record is not None, "api_url": record.api_url if record else None}
+        return {"service_stopped": daemon.stop(settings),
+                "prefect_stopped": prefect_server.stop_server(settings)}
+    service = daemon.service(settings).running()
+    prefect = prefect_server.running_server(settings)
+    return {
+        "service_url": service.url if service else None,
+        "prefect_api_url": prefect.url if prefect else None,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8888)
     api.set_defaults(handler=_run_api)
 
-    server = commands.add_parser("server", help="Phoenix's local Prefect server (UI and API)")
+    server = commands.add_parser(
+        "server", help="the local Phoenix service and Prefect server that commands reuse"
+    )
     server.add_argument("action", choices=["start", "stop", "status"])
     server.set_defaults(handler=_run_server)
     return parser

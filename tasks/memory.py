@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from phoenix.store import open_store
 from phoenix.store import memory as kv
+from phoenix.store import open_store
 from phoenix.store.memory import MemoryItem, MemorySearchResult
 
 

@@ -88,7 +88,11 @@ def chat_server_url() -> Iterator[str]:
     assert line.startswith("READY "), line
     yield f"http://127.0.0.1:{int(line.split()[1])}"
     process.terminate()
-    process.wait(timeout=10)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 @pytest.fixture

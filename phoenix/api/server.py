@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from phoenix.api.app import create_app
-from phoenix.api.auth import resolve_api_token
+from phoenix.api_token import resolve_api_token
 from phoenix.settings import load_settings
 
 

@@ -26,16 +26,16 @@ def envelope_response(envelope: dict[str, Any]) -> JSONResponse:
 @router.post("/command", response_model=EnvelopeResponse, responses=ERRORS)
 def run_command(request: CommandRequest) -> JSONResponse:
     """Run one router command (`help` lists them) and return its envelope."""
-    from flows.router import router as router_flow
+    from flows import run_flow
 
     if not request.command.strip():
         raise BadInput("The command is empty. Try 'help'.")
-    return envelope_response(router_flow(command=request.command))
+    return envelope_response(run_flow("router", {"command": request.command}))
 
 
 @router.post("/speak", response_model=EnvelopeResponse, responses=ERRORS)
 def speak(request: SpeakRequest) -> JSONResponse:
     """Talk to the LLM; the exchange is kept as an episodic memory."""
-    from flows.speak import speak as speak_flow
+    from flows import run_flow
 
-    return envelope_response(speak_flow(user_input=request.user_input))
+    return envelope_response(run_flow("speak", {"user_input": request.user_input}))

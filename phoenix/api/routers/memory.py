@@ -21,9 +21,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _memory(**parameters: Any) -> dict[str, Any]:
-    from flows.memory import memory
+    from flows import run_flow
 
-    return memory(**parameters)
+    return run_flow("memory", parameters)
 
 
 @router.post("/store", response_model=MemoryItemResponse, responses=ERRORS)

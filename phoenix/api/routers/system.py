@@ -22,6 +22,6 @@ def health() -> dict[str, Any]:
 @router.get("/status", response_model=EnvelopeResponse)
 def status() -> dict[str, Any]:
     """What Phoenix holds and how it is configured (the router's `status`)."""
-    from flows.router import router as router_flow
+    from flows import run_flow
 
-    return router_flow(command="status")
+    return run_flow("router", {"command": "status"})
