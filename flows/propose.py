@@ -3,7 +3,8 @@
 The queen maps N ORCH sub-agent tasks over the LLM, each asking for one improvement from its own
 angle, then gathers every outcome — proposals and failures alike — in index order.  Prefect does the
 hard parts: the fan-out (`Task.map` on a thread pool, or on Dask for scale-out), retries with
-exponential backoff and jitter, per-task timeouts; the LLM layer caps how many calls are in flight.
+exponential backoff and jitter; the LLM layer enforces the per-call timeout and caps how many calls
+are in flight.
 One ORCH failing never fails the run: it is reported with its error.
 """
 
@@ -27,9 +28,6 @@ from tasks.llm import OrchFailed, angle_for, propose_one
 from tasks.proposals import publish_proposals_table, record_propose_run
 
 TaskRunnerName = Literal["threads", "dask"]
-
-# Seconds a task may run beyond the LLM's own per-call timeout before Prefect gives up on it.
-TIMEOUT_MARGIN_S = 5.0
 
 
 def _outcome(index: int, future: PrefectFuture[ProposalResult], retries: int) -> ProposalResult:
@@ -63,7 +61,8 @@ def gather_proposals(seed: str, n: int, settings: PhoenixSettings) -> list[Propo
         retries=settings.orch_retries,
         retry_delay_seconds=exponential_backoff(backoff_factor=settings.orch_retry_delay),
         retry_jitter_factor=0.5,
-        timeout_seconds=settings.llm_timeout + TIMEOUT_MARGIN_S,
+        # No Prefect task timeout: a sync task in a worker thread cannot be interrupted, so the
+        # per-call timeout is enforced where the waiting happens — in the LLM call itself.
     )
     futures = orch.map(
         seed=unmapped(seed),

@@ -38,9 +38,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    import sys as _sys
+
     from phoenix.prefect_server import stop_server
     from phoenix.settings import load_settings
 
+    if "prefect" in _sys.modules:
+        # Ship the session's last logs and events before the server goes away.
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogHandler
+
+        APILogHandler.flush()
+        EventsWorker.drain_all()
     stop_server(load_settings())
 
 
@@ -96,9 +105,7 @@ def chat_server_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def chat(
-    chat_server_url: str, phoenix_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> ChatServer:
+def chat(chat_server_url: str, phoenix_home: Path, monkeypatch: pytest.MonkeyPatch) -> ChatServer:
     """A reset chat server, and Phoenix configured to use it through litellm's HTTP path."""
     server = ChatServer(chat_server_url)
     server.reset()

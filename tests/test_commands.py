@@ -84,8 +84,15 @@ def test_memory_actions(text: str, expected: MemoryCommand) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["memory", "memory store", "memory store k", "memory get", "memory search",
-     "memory search x --limit many", "memory forget k"],
+    [
+        "memory",
+        "memory store",
+        "memory store k",
+        "memory get",
+        "memory search",
+        "memory search x --limit many",
+        "memory forget k",
+    ],
 )
 def test_memory_usage_errors(text: str) -> None:
     with pytest.raises(UsageError, match="Usage: memory"):
@@ -99,19 +106,21 @@ def test_system_command() -> None:
 
 
 def test_propose_with_and_without_n() -> None:
-    assert parse_command("Propose 3 improvements for My App") == ProposeCommand(
-        n=3, topic="My App"
-    )
-    assert parse_command("propose improvements for x") == ProposeCommand(
-        n=DEFAULT_PROPOSALS, topic="x"
-    )
+    assert parse_command("Propose 3 improvements for My App") == ProposeCommand(n=3, topic="My App")
+    assert parse_command("propose improvements for x") == ProposeCommand(n=DEFAULT_PROPOSALS, topic="x")
     assert parse_command("propose 1 improvement for y") == ProposeCommand(n=1, topic="y")
 
 
 @pytest.mark.parametrize(
     "text",
-    ["propose", "propose 3 improvements", "propose 3 ideas for x", "propose many improvements for x",
-     "propose 0 improvements for x", f"propose {MAX_ORCHS + 1} improvements for x"],
+    [
+        "propose",
+        "propose 3 improvements",
+        "propose 3 ideas for x",
+        "propose many improvements for x",
+        "propose 0 improvements for x",
+        f"propose {MAX_ORCHS + 1} improvements for x",
+    ],
 )
 def test_propose_usage_errors(text: str) -> None:
     with pytest.raises(UsageError, match="propose"):

@@ -19,8 +19,7 @@ def _orch_prompt_attempts(chat: ChatServer) -> dict[int, int]:
     """Requests the server saw per ORCH index (each ORCH's prompt names it)."""
     attempts: dict[int, int] = {}
     for prompt, count in chat.stats()["attempts_by_prompt"].items():
-        index = int(prompt.rsplit("(ORCH-", 1)[1].rstrip(").")
-                    if "(ORCH-" in prompt else -1)
+        index = int(prompt.rsplit("(ORCH-", 1)[1].rstrip(").") if "(ORCH-" in prompt else -1)
         attempts[index] = attempts.get(index, 0) + count
     return attempts
 
@@ -87,9 +86,7 @@ def test_injected_random_failures_give_partial_results_in_index_order(
         assert (item["proposal"] is None) != (item["error"] is None)
 
 
-def test_a_call_that_never_answers_times_out(
-    chat: ChatServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_call_that_never_answers_times_out(chat: ChatServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHOENIX_LLM_TIMEOUT", "1")
     monkeypatch.setenv("PHOENIX_ORCH_RETRIES", "1")
     chat.control(hang_when_contains="(ORCH-0)")

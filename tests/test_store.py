@@ -83,12 +83,19 @@ def test_episode_keys_never_collide() -> None:
 
 def test_a_propose_run_round_trips_in_index_order(store: Store) -> None:
     results = [
-        ProposalResult(index=i, angle="a", proposal=None if i == 1 else f"p{i}",
-                       error="boom" if i == 1 else None, attempts=1 + (i == 1) * 2, latency_s=0.5)
+        ProposalResult(
+            index=i,
+            angle="a",
+            proposal=None if i == 1 else f"p{i}",
+            error="boom" if i == 1 else None,
+            attempts=1 + (i == 1) * 2,
+            latency_s=0.5,
+        )
         for i in range(3)
     ]
-    run = ProposeRun(run_id="r1", seed="s", n=3, model="m", succeeded=2, failed=1, wall_s=1.0,
-                     results=results)
+    run = ProposeRun(
+        run_id="r1", seed="s", n=3, model="m", succeeded=2, failed=1, wall_s=1.0, results=results
+    )
     save_run(store, run)
     assert load_run(store, "r1") == run
 

@@ -1,0 +1,555 @@
+"""Benchmark: what Prefect orchestration costs on top of the LLM calls of propose-improvements.
+
+The propose-improvements flow fans N ORCH sub-agents out over the LLM.  Its floor is the LLM
+itself: N calls made at once with nothing around them.  This script measures both in the same run,
+on the same machine state, against the scripted chat server (`phoenix.testing.chat_server`) set to
+a fixed latency L:
+
+    bare   `asyncio.gather` of N distinct `litellm.acompletion` calls (no cap, no retries);
+    flow   `run_flow("propose-improvements", {"seed": ..., "n": N})` on an already-started
+           Prefect API server, timed end to end as a caller sees it.
+
+For each (L, N) it prints the median walls, the ratio flow/bare and the per-ORCH overhead
+(flow − bare) / N.  The issue's targets: at N = 64 and L = 1 s the flow takes at most 1.25 × the
+bare gather; at L = 0 and N = 256 the overhead is at most 15 ms per ORCH.  The Prefect server's
+start-up is timed and reported on its own, never inside a run.
+
+Measurement hygiene, because this runs on small machines: a fresh PHOENIX_HOME (the user's state is
+not touched) with its own Prefect server; a warm-up of both paths first; flow and bare runs
+interleaved (in alternating order) and repeated, medians reported; before every timed run, a wait
+until the Prefect server has finished ingesting the previous run's events (its API answers fast and
+its processes are idle).  Every run is checked: all N ORCHs succeeded and the chat server saw exactly
+N requests — a benchmark that silently measures failures or hidden retries is worthless.
+
+    python bench/propose.py [--repeats 3] [--sizes 16,64,256] [--latencies 1,0] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+RATIO_TARGET = 1.25
+"""At N = 64 and L = 1 s, the flow's wall may be at most this multiple of the bare gather's."""
+RATIO_CASE = (1.0, 64)
+OVERHEAD_TARGET_MS = 15.0
+"""At L = 0 and N = 256, the flow may add at most this much wall time per ORCH."""
+OVERHEAD_CASE = (0.0, 256)
+
+LLM_CONCURRENCY = 512
+"""PHOENIX_LLM_CONCURRENCY for the bench: above every N, so the cap never throttles the flow."""
+SEED = "a command-line todo app written in Python"
+MODEL = "openai/scripted"
+API_KEY = "sk-bench"
+
+SETTLE_FAST_S = 0.05
+SETTLE_POLLS = 3
+SETTLE_IDLE_CPU = 0.15
+"""The Prefect server counts as idle below this fraction of one core."""
+SETTLE_DEADLINE_S = 180.0
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+# --- the machine -------------------------------------------------------------------------------
+
+
+def session_cpu_s(session_id: int) -> float:
+    """CPU seconds used so far by every live process of a session (a managed server runs in one)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        # After the command name: state, ppid, pgrp, session, ..., utime (12th), stime (13th).
+        if int(fields[3]) == session_id:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def http_json(method: str, url: str, body: Any = None, timeout_s: float = 10.0) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        return json.loads(response.read())
+
+
+class ChatServer:
+    """The scripted OpenAI-compatible server, in a subprocess of its own."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "phoenix.testing.chat_server", "--port", "0"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("READY "):
+            self.stop()
+            raise RuntimeError(f"the chat server did not start: {line!r}")
+        self.url = f"http://127.0.0.1:{int(line.split()[1])}"
+
+    def set_latency(self, latency_s: float) -> None:
+        http_json("POST", self.url + "/control", {"latency_s": latency_s})
+
+    def reset_counters(self, latency_s: float) -> None:
+        http_json("POST", self.url + "/reset", {})
+        self.set_latency(latency_s)
+
+    def stats(self) -> dict[str, Any]:
+        return http_json("GET", self.url + "/stats")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class PrefectServer:
+    api_url: str
+    pid: int
+    startup_s: float
+
+    def cpu_s(self) -> float:
+        return session_cpu_s(self.pid)
+
+    def wait_until_settled(self) -> float:
+        """Wait until the API answers fast and the server is idle; the seconds it took.
+
+        After a large fan-out the SQLite-backed server keeps ingesting task-run events for seconds,
+        CPU-busy and sometimes answering 503; a run started then would pay for the previous one.
+        """
+        started = time.perf_counter()
+        deadline = time.monotonic() + SETTLE_DEADLINE_S
+        while time.monotonic() < deadline:
+            cpu_before, window_start = self.cpu_s(), time.perf_counter()
+            answers = [self._probe_s() for _ in range(SETTLE_POLLS)]
+            busy = (self.cpu_s() - cpu_before) / (time.perf_counter() - window_start)
+            if all(answer < SETTLE_FAST_S for answer in answers) and busy < SETTLE_IDLE_CPU:
+                return time.perf_counter() - started
+            time.sleep(0.1)
+        log(f"the Prefect server did not settle within {SETTLE_DEADLINE_S:.0f} s; measuring anyway")
+        return time.perf_counter() - started
+
+    def _probe_s(self) -> float:
+        started = time.perf_counter()
+        try:
+            http_json("POST", self.api_url + "/task_runs/filter", {"limit": 1})
+        except OSError:  # 503 "database is locked", a timeout: not settled
+            return float("inf")
+        return time.perf_counter() - started
+
+
+def start_prefect_server(home: Path) -> PrefectServer:
+    """Phoenix's own Prefect server under `home`; this must run before Prefect is imported."""
+    from phoenix.prefect_server import ensure_prefect_api, running_server
+    from phoenix.settings import load_settings
+
+    os.environ["PHOENIX_HOME"] = str(home)
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ.pop("PREFECT_HOME", None)
+    settings = load_settings()
+    started = time.perf_counter()
+    api_url = ensure_prefect_api(settings, announce=False)
+    startup_s = time.perf_counter() - started
+    record = running_server(settings)
+    if record is None:
+        raise RuntimeError("the Prefect server started but is not running")
+    return PrefectServer(api_url=api_url, pid=record.pid, startup_s=startup_s)
+
+
+def configure_phoenix(chat_url: str) -> None:
+    """Point Phoenix at the chat server, with no cap and no retries that could hide failures."""
+    for name in list(os.environ):
+        if name.startswith("PHOENIX_LLM_") or name.startswith("PHOENIX_ORCH_"):
+            os.environ.pop(name)
+    os.environ.update(
+        {
+            "PHOENIX_LLM_MODEL": MODEL,
+            "PHOENIX_LLM_API_BASE": f"{chat_url}/v1",
+            "PHOENIX_LLM_API_KEY": API_KEY,
+            "PHOENIX_LLM_CONCURRENCY": str(LLM_CONCURRENCY),
+            "PHOENIX_LLM_TIMEOUT": "60",
+            "PHOENIX_ORCH_RETRIES": "0",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        }
+    )
+
+
+# --- one run of each path ----------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One timed run of one path."""
+
+    wall_s: float
+    client_cpu_s: float
+    failures: list[str]
+    requests: int
+    max_in_flight: int
+    inner_wall_s: float | None = None
+    """The flow's own timing of its fan-out (ORCH map + gather), without run set-up and records."""
+
+
+def run_flow_once(n: int) -> tuple[float, float, list[str], float]:
+    from flows import run_flow
+
+    cpu, started = time.process_time(), time.perf_counter()
+    result = run_flow("propose-improvements", {"seed": SEED, "n": n})
+    wall = time.perf_counter() - started
+    failures = [f"ORCH-{r['index']}: {r['error']}" for r in result["results"] if r["error"]]
+    if result["succeeded"] != n and not failures:
+        failures.append(f"{result['succeeded']} of {n} succeeded")
+    return wall, time.process_time() - cpu, failures, float(result["wall_s"])
+
+
+class BareGather:
+    """N litellm calls at once on one long-lived event loop (its connection pool stays warm)."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        from phoenix.llm.client import _import_litellm, completion_arguments
+        from phoenix.settings import load_settings
+
+        self.litellm = _import_litellm()
+        # The very arguments the flow's ORCHs send (model, endpoint, key, timeout, max_tokens,
+        # retries off), so both paths ask the chat server the same thing.
+        self.arguments = completion_arguments(load_settings(), None)
+        self.loop = asyncio.new_event_loop()
+
+    async def _gather(self, n: int) -> list[Any]:
+        calls = [
+            self.litellm.acompletion(
+                messages=[{"role": "user", "content": f"Propose one improvement to {SEED} ({i})"}],
+                temperature=0.7,
+                **self.arguments,
+            )
+            for i in range(n)
+        ]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    def run_once(self, n: int) -> tuple[float, float, list[str]]:
+        cpu, started = time.process_time(), time.perf_counter()
+        answers = self.loop.run_until_complete(self._gather(n))
+        wall = time.perf_counter() - started
+        failures = []
+        for i, answer in enumerate(answers):
+            if isinstance(answer, BaseException):
+                failures.append(f"call {i}: {type(answer).__name__}: {answer}"[:300])
+            elif not answer.choices or not answer.choices[0].message.content:
+                failures.append(f"call {i}: empty answer")
+        return wall, time.process_time() - cpu, failures
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+# --- the measurement ---------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """Every repeat of both paths at one (L, N), and the Prefect server's share of the work."""
+
+    latency_s: float
+    n: int
+    bare: list[Run] = field(default_factory=list)
+    flow: list[Run] = field(default_factory=list)
+    flow_server_cpu_s: list[float] = field(default_factory=list)
+    """Prefect server CPU from the start of a flow run until the server settled again."""
+    flow_settle_s: list[float] = field(default_factory=list)
+    """How long after a flow run the server kept ingesting its events."""
+
+    def median(self, path: str, read: Callable[[Run], float | None]) -> float:
+        values = [read(run) for run in getattr(self, path)]
+        return statistics.median(value for value in values if value is not None)
+
+    @property
+    def bare_s(self) -> float:
+        return self.median("bare", lambda run: run.wall_s)
+
+    @property
+    def flow_s(self) -> float:
+        return self.median("flow", lambda run: run.wall_s)
+
+    @property
+    def ratio(self) -> float:
+        return self.flow_s / self.bare_s
+
+    @property
+    def overhead_ms(self) -> float:
+        return (self.flow_s - self.bare_s) / self.n * 1000
+
+    @property
+    def failures(self) -> list[str]:
+        return [failure for run in self.bare + self.flow for failure in run.failures]
+
+    def summary(self) -> dict[str, Any]:
+        n = self.n
+        return {
+            "latency_s": self.latency_s,
+            "n": n,
+            "bare_wall_s": round(self.bare_s, 4),
+            "flow_wall_s": round(self.flow_s, 4),
+            "flow_fanout_wall_s": round(self.median("flow", lambda run: run.inner_wall_s), 4),
+            "ratio": round(self.ratio, 3),
+            "overhead_ms_per_orch": round(self.overhead_ms, 2),
+            "bare_client_cpu_ms_per_call": round(
+                self.median("bare", lambda run: run.client_cpu_s) / n * 1000, 2
+            ),
+            "flow_client_cpu_ms_per_orch": round(
+                self.median("flow", lambda run: run.client_cpu_s) / n * 1000, 2
+            ),
+            "flow_server_cpu_ms_per_orch": round(
+                statistics.median(self.flow_server_cpu_s) / n * 1000, 2
+            ),
+            "flow_settle_s": round(statistics.median(self.flow_settle_s), 2),
+            "bare_max_in_flight": max(run.max_in_flight for run in self.bare),
+            "flow_max_in_flight": max(run.max_in_flight for run in self.flow),
+            "failures": self.failures,
+            "runs": {"bare": [asdict(run) for run in self.bare],
+                     "flow": [asdict(run) for run in self.flow]},
+        }
+
+
+class Bench:
+    def __init__(self, prefect: PrefectServer, chat: ChatServer) -> None:
+        self.prefect = prefect
+        self.chat = chat
+        self.bare = BareGather()
+
+    def measure_bare(self, latency_s: float, n: int) -> Run:
+        self.prefect.wait_until_settled()
+        self.chat.reset_counters(latency_s)
+        wall, cpu, failures = self.bare.run_once(n)
+        return self._run(wall, cpu, failures, n)
+
+    def measure_flow(self, case: Case) -> Run:
+        self.prefect.wait_until_settled()
+        self.chat.reset_counters(case.latency_s)
+        server_cpu = self.prefect.cpu_s()
+        wall, cpu, failures, inner = run_flow_once(case.n)
+        run = self._run(wall, cpu, failures, case.n, inner)
+        # The run's events are still being ingested: wait for that here and charge it to the run.
+        case.flow_settle_s.append(self.prefect.wait_until_settled())
+        case.flow_server_cpu_s.append(self.prefect.cpu_s() - server_cpu)
+        return run
+
+    def _run(
+        self, wall: float, cpu: float, failures: list[str], n: int, inner: float | None = None
+    ) -> Run:
+        stats = self.chat.stats()
+        if stats["requests"] != n:
+            failures = [*failures, f"the chat server saw {stats['requests']} requests, not {n}"]
+        return Run(wall, cpu, failures, stats["requests"], stats["max_in_flight"], inner)
+
+    def warm_up(self, n: int) -> float:
+        """One run of each path first: imports, connection pools, the server's first writes."""
+        started = time.perf_counter()
+        self.measure_flow(Case(0.0, n))
+        self.measure_bare(0.0, n)
+        return time.perf_counter() - started
+
+    def measure(self, latency_s: float, n: int, repeats: int) -> Case:
+        case = Case(latency_s, n)
+        for repeat in range(repeats):
+            # Alternate which path goes first, so neither always inherits the other's aftermath.
+            if repeat % 2 == 0:
+                case.flow.append(self.measure_flow(case))
+                case.bare.append(self.measure_bare(latency_s, n))
+            else:
+                case.bare.append(self.measure_bare(latency_s, n))
+                case.flow.append(self.measure_flow(case))
+            log(
+                f"L={latency_s:g}s N={n} repeat {repeat + 1}/{repeats}: "
+                f"bare {case.bare[-1].wall_s:.3f}s flow {case.flow[-1].wall_s:.3f}s"
+            )
+        return case
+
+    def close(self) -> None:
+        self.bare.close()
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def find_case(cases: list[Case], latency_s: float, n: int) -> Case | None:
+    return next((c for c in cases if c.latency_s == latency_s and c.n == n), None)
+
+
+def verdicts(cases: list[Case]) -> list[dict[str, Any]]:
+    ratio_case, overhead_case = find_case(cases, *RATIO_CASE), find_case(cases, *OVERHEAD_CASE)
+    targets = [
+        ("flow/bare at L=1s, N=64", ratio_case, RATIO_TARGET, lambda c: c.ratio, "×"),
+        ("overhead per ORCH at L=0, N=256", overhead_case, OVERHEAD_TARGET_MS,
+         lambda c: c.overhead_ms, " ms"),
+    ]
+    results = []
+    for name, case, limit, read, unit in targets:
+        if case is None:
+            verdict, value = "NOT MEASURED", None
+        elif case.failures:
+            verdict, value = "INVALID", read(case)
+        else:
+            value = read(case)
+            verdict = "PASS" if value <= limit else "MISS"
+        results.append(
+            {"target": name, "limit": limit, "unit": unit.strip(), "value": value, "verdict": verdict}
+        )
+    return results
+
+
+def print_report(document: dict[str, Any]) -> None:
+    print(
+        f"Prefect server start-up (not in any run): {document['prefect_server_startup_s']:.2f} s;"
+        f" warm-up (one flow + one bare at N={document['warmup_n']}): {document['warmup_s']:.2f} s"
+    )
+    print(
+        f"Medians of {document['repeats']} interleaved repeats.  PHOENIX_LLM_CONCURRENCY="
+        f"{LLM_CONCURRENCY} (above every N, so the flow is not capped; the bare gather has no cap),"
+        " PHOENIX_ORCH_RETRIES=0."
+    )
+    header = (
+        f"{'L s':>4} {'N':>4} │ {'bare s':>7} {'flow s':>7} {'flow/bare':>9} {'ovh ms/ORCH':>11} │"
+        f" {'fan-out s':>9} {'in-flight b/f':>13} │ {'cpu ms/call b':>13} {'cpu ms/ORCH f':>13}"
+        f" {'srv cpu ms/ORCH':>15} {'settle s':>8}"
+    )
+    print()
+    print(header)
+    print("─" * len(header))
+    for case in document["cases"]:
+        in_flight = f"{case['bare_max_in_flight']}/{case['flow_max_in_flight']}"
+        print(
+            f"{case['latency_s']:>4g} {case['n']:>4} │ {case['bare_wall_s']:>7.3f}"
+            f" {case['flow_wall_s']:>7.3f} {case['ratio']:>9.2f} {case['overhead_ms_per_orch']:>11.2f}"
+            f" │ {case['flow_fanout_wall_s']:>9.3f} {in_flight:>13} │"
+            f" {case['bare_client_cpu_ms_per_call']:>13.2f} {case['flow_client_cpu_ms_per_orch']:>13.2f}"
+            f" {case['flow_server_cpu_ms_per_orch']:>15.2f} {case['flow_settle_s']:>8.2f}"
+        )
+        for failure in case["failures"][:5]:
+            print(f"      FAILURE: {failure}")
+        if len(case["failures"]) > 5:
+            print(f"      ... and {len(case['failures']) - 5} more failures")
+    print()
+    print(
+        "fan-out = the flow's own timing of its ORCH map + gather; cpu = this process's CPU"
+        " (b = bare, f = flow);\nsrv cpu = Prefect server CPU from the flow run's start until it"
+        " settled; settle = how long it kept ingesting after the run."
+    )
+    print()
+    for target in document["targets"]:
+        value = "—" if target["value"] is None else f"{target['value']:.2f}{target['unit']}"
+        print(
+            f"{target['verdict']:<5} {target['target']}: {value}"
+            f" (target ≤ {target['limit']:g}{target['unit']})"
+        )
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def parse_list(text: str, kind: Callable[[str], Any]) -> list[Any]:
+    return [kind(part) for part in text.split(",") if part.strip()]
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per path and case")
+    parser.add_argument("--sizes", default="16,64,256", help="numbers of ORCHs, comma-separated")
+    parser.add_argument("--latencies", default="1,0", help="chat latencies in seconds")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
+    options = parser.parse_args(argv)
+    options.sizes = parse_list(options.sizes, int)
+    options.latencies = parse_list(options.latencies, float)
+    if options.repeats < 1 or not options.sizes or not options.latencies:
+        parser.error("need at least one repeat, one size and one latency")
+    if max(options.sizes) > LLM_CONCURRENCY:
+        parser.error(f"sizes above {LLM_CONCURRENCY} would be throttled by the concurrency cap")
+    return options
+
+
+def run_bench(options: argparse.Namespace, home: Path) -> dict[str, Any]:
+    chat = ChatServer()
+    try:
+        configure_phoenix(chat.url)
+        log("starting a Prefect server in a temporary PHOENIX_HOME ...")
+        prefect = start_prefect_server(home)
+        log(f"Prefect server up in {prefect.startup_s:.2f} s")
+        try:
+            bench = Bench(prefect, chat)
+            try:
+                warmup_n = max(options.sizes)
+                log(f"warming up at N={warmup_n} ...")
+                warmup_s = bench.warm_up(warmup_n)
+                cases = [
+                    bench.measure(latency, n, options.repeats)
+                    for latency in options.latencies
+                    for n in options.sizes
+                ]
+            finally:
+                bench.close()
+        finally:
+            from phoenix.prefect_server import stop_server
+            from phoenix.settings import load_settings
+
+            stop_server(load_settings())
+    finally:
+        chat.stop()
+    return {
+        "prefect_server_startup_s": round(prefect.startup_s, 3),
+        "warmup_n": warmup_n,
+        "warmup_s": round(warmup_s, 3),
+        "repeats": options.repeats,
+        "llm_concurrency": LLM_CONCURRENCY,
+        "orch_retries": 0,
+        "cpus": os.cpu_count(),
+        "cases": [case.summary() for case in cases],
+        "targets": verdicts(cases),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_arguments(argv)
+    home = Path(tempfile.mkdtemp(prefix="phoenix-bench-"))
+    try:
+        document = run_bench(options, home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    if options.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print_report(document)
+    return 1 if any(case["failures"] for case in document["cases"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""`phoenix` as a user runs it: separate processes, one JSON document, the documented exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ChatServer
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> Iterator[dict[str, str]]:
+    """One PHOENIX_HOME for the module, so every command reuses one local Phoenix service."""
+    home = tmp_path_factory.mktemp("cli-home")
+    env = dict(os.environ)
+    env.update(
+        PHOENIX_HOME=str(home),
+        PHOENIX_LLM_MODEL="openai/scripted",
+        PHOENIX_LLM_API_BASE=f"{chat_server_url}/v1",
+        PHOENIX_LLM_API_KEY="sk-cli-secret",
+        PHOENIX_ORCH_RETRY_DELAY="0.01",
+    )
+    yield env
+    subprocess.run(
+        ["phoenix", "server", "stop"],
+        env=env | {"PREFECT_API_URL": ""},
+        check=False,
+        capture_output=True,
+    )
+    from phoenix import daemon
+    from phoenix.settings import load_settings
+
+    daemon.stop(load_settings({"PHOENIX_HOME": str(home)}))
+
+
+def phoenix(env: dict[str, str], *arguments: str) -> tuple[int, Any, str]:
+    """Run `phoenix --json ...`; stdout must be exactly one JSON document."""
+    done = subprocess.run(
+        ["phoenix", "--json", *arguments], env=env, capture_output=True, text=True, timeout=300
+    )
+    return done.returncode, json.loads(done.stdout), done.stderr
+
+
+def test_help_prints_the_router_envelope(cli_env: dict[str, str]) -> None:
+    code, reply, _ = phoenix(cli_env, "command", "help")
+    assert code == 0
+    assert reply["type"] == "help" and "propose [N] improvements" in reply["message"]
+
+
+def test_the_local_service_is_started_once_and_reused(cli_env: dict[str, str]) -> None:
+    phoenix(cli_env, "command", "help")
+    code, _, stderr = phoenix(cli_env, "command", "status")
+    assert code == 0
+    assert "starting" not in stderr
+    record = json.loads((Path(cli_env["PHOENIX_HOME"]) / "run" / "phoenix-api.json").read_text())
+    assert record["url"].startswith("http://127.0.0.1:")
+    assert "sk-cli-secret" not in json.dumps(record)
+
+
+def test_memory_written_by_one_process_is_read_by_others(cli_env: dict[str, str]) -> None:
+    assert phoenix(cli_env, "memory", "store", "cli/colour", "Deep Blue")[:2] == (
+        0,
+        {"key": "cli/colour", "value": "Deep Blue"},
+    )
+    assert phoenix(cli_env, "memory", "get", "cli/colour")[1] == {
+        "key": "cli/colour",
+        "value": "Deep Blue",
+    }
+    in_process = cli_env | {"PHOENIX_CLI_IN_PROCESS": "1"}
+    assert phoenix(in_process, "memory", "get", "cli/colour")[1]["value"] == "Deep Blue"
+    code, found, _ = phoenix(cli_env, "memory", "search", "deep", "--limit", "5")
+    assert code == 0 and found == {"items": [{"key": "cli/colour", "value": "Deep Blue"}], "count": 1}
+    assert phoenix(cli_env, "memory", "delete", "cli/colour")[0] == 0
+    code, reply, _ = phoenix(cli_env, "memory", "get", "cli/colour")
+    assert code == 1 and reply["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("memory",),
+        ("memory", "get", "   "),
+        ("propose", "x", "-n", "0"),
+        ("propose", "x", "-n", "many"),
+        ("command", "ecosystem", "only-two"),
+        ("command", "propose", "lots", "improvements", "for", "x"),
+        ("no-such-command",),
+    ],
+)
+def test_usage_errors_exit_2_with_a_json_error(
+    cli_env: dict[str, str], arguments: tuple[str, ...]
+) -> None:
+    code, reply, _ = phoenix(cli_env, *arguments)
+    assert code == 2
+    assert reply["type"] == "error" and reply["message"]
+
+
+def test_an_unavailable_capability_is_a_failed_operation(cli_env: dict[str, str]) -> None:
+    code, reply, _ = phoenix(cli_env, "command", "spawn", "agent", "x:", "y")
+    assert code == 1 and reply["code"] == "not_available"
+
+
+def test_propose_prints_the_documented_document(cli_env: dict[str, str], chat_server_url: str) -> None:
+    ChatServer(chat_server_url).reset()
+    code, run, _ = phoenix(cli_env, "propose", "a kanban board", "-n", "3")
+    assert code == 0
+    assert {"run_id", "seed", "n", "succeeded", "failed", "results"} <= set(run)
+    assert (run["seed"], run["n"], run["succeeded"], run["failed"]) == ("a kanban board", 3, 3, 0)
+    for index, item in enumerate(run["results"]):
+        assert {"index", "proposal", "error", "attempts", "latency_s"} <= set(item)
+        assert item["index"] == index and item["proposal"] and item["error"] is None
+
+
+def test_without_json_people_get_text(cli_env: dict[str, str]) -> None:
+    phoenix(cli_env, "memory", "store", "plain", "just text")
+    done = subprocess.run(
+        ["phoenix", "memory", "get", "plain"], env=cli_env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "just text"
