@@ -38,7 +38,8 @@ class LLMSettings(Block):
     )
 
     def as_settings_fields(self) -> dict[str, Any]:
-        return {
+        """The block's values as settings fields; an empty field means "not set here"."""
+        fields = {
             "llm_model": self.model,
             "llm_api_base": self.api_base,
             "llm_api_key": self.api_key,
@@ -46,6 +47,7 @@ class LLMSettings(Block):
             "llm_timeout": self.timeout_s,
             "orch_retries": self.orch_retries,
         }
+        return {name: value for name, value in fields.items() if value not in (None, "")}
 
 
 def resolve_settings(block_name: str = DEFAULT_BLOCK_NAME) -> PhoenixSettings:

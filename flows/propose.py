@@ -69,7 +69,6 @@ def gather_proposals(seed: str, n: int, settings: PhoenixSettings) -> list[Propo
         index=range(n),
         n=unmapped(n),
         settings=unmapped(settings),
-        retries=unmapped(settings.orch_retries),
     )
     return [_outcome(index, future, settings.orch_retries) for index, future in enumerate(futures)]
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from flows.memory import memory
 from flows.propose import propose_improvements
@@ -31,10 +30,7 @@ from phoenix.commands import (
 )
 from phoenix.envelope import error_envelope
 from phoenix.errors import NotAvailable, PhoenixError
-from phoenix.settings import load_settings
-from phoenix.store import open_store
-from phoenix.store.memory import count_items
-from phoenix.store.proposals import count_runs
+from tasks.status import read_status
 
 # Capabilities whose issues are still open, and what the user is told about them.
 NOT_YET = {
@@ -43,33 +39,6 @@ NOT_YET = {
     "system": "System commands",
     "vector": "Vector (semantic) memory",
 }
-
-
-@task(name="read-status", cache_policy=NO_CACHE)
-def read_status() -> dict[str, Any]:
-    """What Phoenix holds and how it is configured (never a secret)."""
-    import os
-
-    settings = load_settings()
-    store = open_store()
-    return {
-        "version": __version__,
-        "model": settings.llm_model,
-        "llm_api_base": settings.llm_api_base,
-        "llm_concurrency": settings.llm_concurrency,
-        "database": str(settings.database_path),
-        "memory_items": count_items(store),
-        "propose_runs": count_runs(store),
-        "prefect_api_url": os.environ.get("PREFECT_API_URL"),
-        "capabilities": {
-            "propose": True,
-            "memory": True,
-            "speak": True,
-            "ecosystem": False,
-            "spawn": False,
-            "system": False,
-        },
-    }
 
 
 def _not_yet(capability: str) -> NotAvailable:

@@ -87,12 +87,17 @@ def _run_server(options: argparse.Namespace) -> dict[str, Any]:
     settings = load_settings()
     if options.action == "start":
         client = daemon.connect(settings, dict(os.environ))
-        return {"running": True, "service_url": client.url if client else None,
-                "prefect_api_url": os.environ.get("PREFECT_API_URL")
-                or prefect_server.ensure_prefect_api(settings)}
+        return {
+            "running": True,
+            "service_url": client.url if client else None,
+            "prefect_api_url": os.environ.get("PREFECT_API_URL")
+            or prefect_server.ensure_prefect_api(settings),
+        }
     if options.action == "stop":
-        return {"service_stopped": daemon.stop(settings),
-                "prefect_stopped": prefect_server.stop_server(settings)}
+        return {
+            "service_stopped": daemon.stop(settings),
+            "prefect_stopped": prefect_server.stop_server(settings),
+        }
     service = daemon.service(settings).running()
     prefect = prefect_server.running_server(settings)
     return {

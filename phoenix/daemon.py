@@ -27,7 +27,7 @@ from typing import Any
 
 from phoenix import __version__
 from phoenix.api_token import resolve_api_token
-from phoenix.errors import OperationFailed, PhoenixError, _error_classes
+from phoenix.errors import OperationFailed, PhoenixError, error_class_for
 from phoenix.managed_server import ManagedServer
 from phoenix.settings import PhoenixSettings, load_settings
 
@@ -38,8 +38,14 @@ PACKAGES = ("phoenix", "flows", "tasks", "blocks")
 CONFIG_PREFIXES = ("PHOENIX_", "PREFECT_", "GITHUB_", "LITELLM_", "STABLE_DIFFUSION_", "TTS_")
 CONFIG_NAMES = frozenset(
     {
-        "REQUIRE_HUMAN_PR_APPROVAL", "MANDATE_GITHUB_CI", "TESTING_MANDATORY", "BASE_BRANCH",
-        "CAOS_FREE_TIER", "X402_ENABLED", "SIMULATED_TOOLS_MOCK", "OPENAI_API_KEY",
+        "REQUIRE_HUMAN_PR_APPROVAL",
+        "MANDATE_GITHUB_CI",
+        "TESTING_MANDATORY",
+        "BASE_BRANCH",
+        "CAOS_FREE_TIER",
+        "X402_ENABLED",
+        "SIMULATED_TOOLS_MOCK",
+        "OPENAI_API_KEY",
     }
 )
 
@@ -100,7 +106,7 @@ def _error_from_response(error: urllib.error.HTTPError) -> PhoenixError:
         message, code = str(body["message"]), str(body.get("code", "failed"))
     except (ValueError, KeyError, TypeError):
         return OperationFailed(f"The local Phoenix service answered HTTP {error.code}")
-    failure = _error_classes().get(code, OperationFailed)(message)
+    failure = error_class_for(code)(message)
     failure.code = code
     return failure
 
@@ -113,12 +119,12 @@ def connect(settings: PhoenixSettings, environ: Mapping[str, str]) -> ServiceCli
     wanted = {"settings": settings_fingerprint(environ, token), "code": code_fingerprint()}
     server = service(settings)
     record = server.running()
-    if record is not None and record.labels.get("code") != wanted["code"]:
-        server.stop()
-        record = None
-    if record is None:
+    if record is None or record.labels.get("code") != wanted["code"]:
         with server.start_lock():
             record = server.running()
+            if record is not None and record.labels.get("code") != wanted["code"]:
+                server.stop()  # started from older code: replace it
+                record = None
             if record is None:
                 print(
                     "phoenix: starting the local Phoenix service (once; later commands reuse it —"

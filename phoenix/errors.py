@@ -72,11 +72,16 @@ def _error_classes(root: type[PhoenixError] = PhoenixError) -> dict[str, type[Ph
     return classes
 
 
+def error_class_for(code: str) -> type[PhoenixError]:
+    """The error class of an envelope's error code (PhoenixError for a code it does not know)."""
+    return _error_classes().get(code, PhoenixError)
+
+
 def exit_code_for(code: str) -> int:
     """The CLI exit status for an error code of an envelope."""
-    return _error_classes().get(code, PhoenixError).exit_code
+    return error_class_for(code).exit_code
 
 
 def http_status_for(code: str) -> int:
     """The HTTP status for an error code of an envelope."""
-    return _error_classes().get(code, PhoenixError).http_status
+    return error_class_for(code).http_status

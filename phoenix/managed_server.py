@@ -125,7 +125,10 @@ class ManagedServer:
                 start_new_session=True,
             )
         record = ServerRecord(
-            pid=process.pid, port=port, url=url_for_port(port), started_at=time.time(),
+            pid=process.pid,
+            port=port,
+            url=url_for_port(port),
+            started_at=time.time(),
             labels=labels or {},
         )
         deadline = time.monotonic() + self.startup_timeout_s

@@ -70,8 +70,17 @@ def ensure_prefect_api(settings: PhoenixSettings, announce: bool = True) -> str:
                 environment = dict(os.environ) | prefect_environment(settings)
                 environment.pop("PREFECT_API_URL", None)
                 record = server.start(
-                    lambda port: [sys.executable, "-m", "prefect", "server", "start",
-                                  "--host", "127.0.0.1", "--port", str(port)],
+                    lambda port: [
+                        sys.executable,
+                        "-m",
+                        "prefect",
+                        "server",
+                        "start",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                    ],
                     environment,
                     lambda port: f"http://127.0.0.1:{port}/api",
                 )

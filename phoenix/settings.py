@@ -71,7 +71,9 @@ class PhoenixSettings(BaseModel):
 
     def merged_with(self, fallback: dict[str, Any]) -> PhoenixSettings:
         """Fill the fields the environment left unset from `fallback` (a block's values)."""
-        from_environment = {ENVIRONMENT[name] for name in ENVIRONMENT if os.environ.get(name)}
+        from_environment = {
+            field for name, field in ENVIRONMENT.items() if os.environ.get(name, "").strip()
+        }
         values = self.model_dump()
         for field, value in fallback.items():
             if field in values and field not in from_environment and value is not None:

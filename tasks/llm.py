@@ -3,7 +3,7 @@
 Retries belong to Prefect: a retryable `LLMError` (timeout, 429, 5xx, connection) is raised so that
 Prefect tries again with exponential backoff and jitter; a final one, or the last attempt, becomes
 `OrchFailed`, which carries the attempts and latency the queen reports, and which
-`retry_only_retryable` tells Prefect not to retry.
+`retry_unless_final` tells Prefect not to retry.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.context import TaskRunContext
+from prefect.tasks import exponential_backoff
 
 from phoenix.llm.client import LLMError, complete
 from phoenix.settings import PhoenixSettings
@@ -82,13 +83,15 @@ class OrchFailed(Exception):
         return (OrchFailed, (self.message, self.attempts, self.latency_s))
 
 
-def retry_only_retryable(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
-    """Prefect's retry condition: retry anything but an ORCH that has already given up."""
+def retry_unless_final(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Prefect's retry condition: retry unless the failure says another attempt cannot help."""
     try:
         state.result(raise_on_failure=True)
     except OrchFailed:
         return False
-    except Exception:  # noqa: BLE001 - any other failure (a task timeout, say) is worth a retry
+    except LLMError as error:
+        return error.retryable
+    except Exception:  # noqa: BLE001 - any other failure may be passing
         return True
     return True
 
@@ -98,14 +101,15 @@ _first_attempt_at: dict[UUID, float] = {}
 _first_attempt_lock = threading.Lock()
 
 
-def _attempt_clock() -> tuple[int, float, UUID | None]:
+def _attempt_clock() -> tuple[int, int, float, UUID | None]:
+    """This attempt's number, the retries allowed, and when the first attempt began."""
     context = TaskRunContext.get()
     if context is None:
-        return 1, time.monotonic(), None
+        return 1, 0, time.monotonic(), None
     run = context.task_run
     with _first_attempt_lock:
         started = _first_attempt_at.setdefault(run.id, time.monotonic())
-    return max(run.run_count, 1), started, run.id
+    return max(run.run_count, 1), context.task.retries, started, run.id
 
 
 def _forget(run_id: UUID | None) -> None:
@@ -118,13 +122,11 @@ def _forget(run_id: UUID | None) -> None:
     name="orch",
     task_run_name="orch-{index}",
     cache_policy=NO_CACHE,
-    retry_condition_fn=retry_only_retryable,
+    retry_condition_fn=retry_unless_final,
 )
-def propose_one(
-    seed: str, index: int, n: int, settings: PhoenixSettings, retries: int
-) -> ProposalResult:
+def propose_one(seed: str, index: int, n: int, settings: PhoenixSettings) -> ProposalResult:
     """ORCH sub-agent `index`: one improvement for `seed`, from its own angle."""
-    attempt, started, run_id = _attempt_clock()
+    attempt, retries, started, run_id = _attempt_clock()
     try:
         text = complete(orch_messages(seed, index, n), settings)
     except LLMError as error:
@@ -132,6 +134,10 @@ def propose_one(
             raise
         _forget(run_id)
         raise OrchFailed(error.message, attempt, time.monotonic() - started) from None
+    except BaseException:
+        if attempt > retries:
+            _forget(run_id)
+        raise
     _forget(run_id)
     return ProposalResult(
         index=index,
@@ -142,7 +148,14 @@ def propose_one(
     )
 
 
-@task(name="ask-llm", cache_policy=NO_CACHE)
+@task(
+    name="ask-llm",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=1),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_unless_final,
+)
 def ask_llm(user_input: str, settings: PhoenixSettings) -> str:
     """A conversational answer to what a person typed."""
     messages = [

@@ -46,10 +46,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if "prefect" in _sys.modules:
         # Ship the session's last logs and events before the server goes away.
         from prefect.events.worker import EventsWorker
-        from prefect.logging.handlers import APILogHandler
+        from prefect.logging.handlers import APILogWorker
 
-        APILogHandler.flush()
-        EventsWorker.drain_all()
+        APILogWorker.drain_all(timeout=10)
+        EventsWorker.drain_all(timeout=10)
     stop_server(load_settings())
 
 

@@ -43,12 +43,13 @@ def create_app(api_token: str) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         return JSONResponse(
-            {"message": f"Malformed request: {problems}", "code": "malformed",
-             "detail": jsonable_encoder(error.errors())},
+            {
+                "message": f"Malformed request: {problems}",
+                "code": "malformed",
+                "detail": jsonable_encoder(error.errors()),
+            },
             status_code=422,
         )
 

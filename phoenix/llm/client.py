@@ -132,9 +132,7 @@ def complete(
     secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     with concurrency_cap(settings.llm_concurrency):
         try:
-            response = litellm.completion(
-                messages=messages, temperature=temperature, **arguments
-            )
+            response = litellm.completion(messages=messages, temperature=temperature, **arguments)
         except LLMError:
             raise
         except Exception as error:  # noqa: BLE001 - every failure is sorted, none is swallowed

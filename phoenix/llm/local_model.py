@@ -22,6 +22,7 @@ from litellm.types.utils import ModelResponse
 
 PROVIDER = "local"
 CONTEXT_TOKENS = 2048
+LOCK_WAIT_S = 3600.0
 
 
 def model_path() -> Path:
@@ -57,15 +58,17 @@ class LocalModel(CustomLLM):
             return float(timeout)
         return 600.0
 
-    def _generate(self, messages: list[dict[str, Any]], optional_params: dict[str, Any],
-                  timeout: Any) -> tuple[str, str]:
-        deadline = time.monotonic() + self._timeout_s(timeout)
-        if not self._lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+    def _generate(
+        self, messages: list[dict[str, Any]], optional_params: dict[str, Any], timeout: Any
+    ) -> tuple[str, str]:
+        # Waiting for the model is queueing, not slowness: the timeout starts once this call has it.
+        if not self._lock.acquire(timeout=LOCK_WAIT_S):
             raise litellm.Timeout(
-                message="the local model stayed busy past the timeout",
+                message=f"the local model stayed busy for {LOCK_WAIT_S:.0f} s",
                 model="local/smollm2",
                 llm_provider=PROVIDER,
             )
+        deadline = time.monotonic() + self._timeout_s(timeout)
         try:
             chunks = self._model().create_chat_completion(
                 messages=messages,

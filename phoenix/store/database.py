@@ -40,6 +40,9 @@ _migrated: set[Path] = set()
 class StoreBusy(OperationFailed):
     """Another process held the database for longer than the deadline."""
 
+    code = "busy"
+    http_status = 503
+
 
 def _is_lock_conflict(error: duckdb.Error) -> bool:
     text = str(error)

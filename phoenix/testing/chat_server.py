@@ -178,7 +178,11 @@ def main(argv: list[str] | None = None) -> None:
     listener.listen(2048)
     print(f"READY {listener.getsockname()[1]}", flush=True)
     config = uvicorn.Config(
-        build_app(), log_level="warning", access_log=False, backlog=2048, timeout_keep_alive=30,
+        build_app(),
+        log_level="warning",
+        access_log=False,
+        backlog=2048,
+        timeout_keep_alive=30,
         timeout_graceful_shutdown=1,
     )
     uvicorn.Server(config).run(sockets=[listener])
