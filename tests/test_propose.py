@@ -8,11 +8,16 @@ from typing import Any
 import pytest
 from prefect.client.orchestration import get_client
 
-from flows.propose import propose_improvements
+from flows import run_flow
 from phoenix.errors import UsageError
 from phoenix.store import open_store
 from phoenix.store.proposals import load_run
 from tests.conftest import ChatServer
+
+
+def propose_improvements(seed: str, n: int) -> dict[str, Any]:
+    """The queen flow, run as the CLI and the API run it."""
+    return run_flow("propose-improvements", {"seed": seed, "n": n})
 
 
 def _orch_prompt_attempts(chat: ChatServer) -> dict[int, int]:
@@ -137,3 +142,15 @@ def test_n_out_of_range_is_a_usage_error(chat: ChatServer, n: int) -> None:
 def test_a_blank_seed_is_a_usage_error(chat: ChatServer) -> None:
     with pytest.raises(UsageError, match="seed"):
         propose_improvements(seed="  ", n=2)
+
+
+def test_the_dask_task_runner_is_selectable(chat: ChatServer) -> None:
+    result = run_flow("propose-improvements", {"seed": "scale out", "n": 3, "task_runner": "dask"})
+    assert result["succeeded"] == 3
+    assert [r["index"] for r in result["results"]] == [0, 1, 2]
+    assert chat.stats()["requests"] == 3
+
+
+def test_an_unknown_task_runner_is_a_usage_error(chat: ChatServer) -> None:
+    with pytest.raises(UsageError, match="threads or dask"):
+        run_flow("propose-improvements", {"seed": "x", "n": 1, "task_runner": "spark"})

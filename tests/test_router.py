@@ -6,9 +6,14 @@ import json
 
 import pytest
 
-from flows.router import router
+from flows import run_flow
 from phoenix.commands import ECOSYSTEM_USAGE, HELP_TEXT
 from tests.conftest import ChatServer
+
+
+def router(command: str) -> dict:
+    """The router flow, run as the CLI and the API run it."""
+    return run_flow("router", {"command": command})
 
 
 def test_help(phoenix_home) -> None:
