@@ -31,6 +31,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -58,7 +59,9 @@ API_KEY = "sk-bench"
 SETTLE_FAST_S = 0.05
 SETTLE_POLLS = 3
 SETTLE_IDLE_CPU = 0.15
-"""The Prefect server counts as idle below this fraction of one core."""
+"""The Prefect server counts as idle below this fraction of one core ..."""
+SETTLE_WINDOW_S = 0.5
+"""... over a window this long."""
 SETTLE_DEADLINE_S = 180.0
 
 
@@ -141,20 +144,23 @@ class PrefectServer:
         return session_cpu_s(self.pid)
 
     def wait_until_settled(self) -> float:
-        """Wait until the API answers fast and the server is idle; the seconds it took.
+        """Wait until the server is idle and its API answers fast; how long it stayed busy.
 
         After a large fan-out the SQLite-backed server keeps ingesting task-run events for seconds,
         CPU-busy and sometimes answering 503; a run started then would pay for the previous one.
+        The CPU is watched over a quiet window with no requests (a probe costs the server CPU too),
+        then a few probes must each answer fast.
         """
         started = time.perf_counter()
         deadline = time.monotonic() + SETTLE_DEADLINE_S
         while time.monotonic() < deadline:
-            cpu_before, window_start = self.cpu_s(), time.perf_counter()
-            answers = [self._probe_s() for _ in range(SETTLE_POLLS)]
+            window_start, cpu_before = time.perf_counter(), self.cpu_s()
+            time.sleep(SETTLE_WINDOW_S)
             busy = (self.cpu_s() - cpu_before) / (time.perf_counter() - window_start)
-            if all(answer < SETTLE_FAST_S for answer in answers) and busy < SETTLE_IDLE_CPU:
-                return time.perf_counter() - started
-            time.sleep(0.1)
+            if busy < SETTLE_IDLE_CPU and all(
+                self._probe_s() < SETTLE_FAST_S for _ in range(SETTLE_POLLS)
+            ):
+                return window_start - started
         log(f"the Prefect server did not settle within {SETTLE_DEADLINE_S:.0f} s; measuring anyway")
         return time.perf_counter() - started
 
@@ -336,8 +342,10 @@ class Case:
             "bare_max_in_flight": max(run.max_in_flight for run in self.bare),
             "flow_max_in_flight": max(run.max_in_flight for run in self.flow),
             "failures": self.failures,
-            "runs": {"bare": [asdict(run) for run in self.bare],
-                     "flow": [asdict(run) for run in self.flow]},
+            "runs": {
+                "bare": [asdict(run) for run in self.bare],
+                "flow": [asdict(run) for run in self.flow],
+            },
         }
 
 
@@ -410,8 +418,13 @@ def verdicts(cases: list[Case]) -> list[dict[str, Any]]:
     ratio_case, overhead_case = find_case(cases, *RATIO_CASE), find_case(cases, *OVERHEAD_CASE)
     targets = [
         ("flow/bare at L=1s, N=64", ratio_case, RATIO_TARGET, lambda c: c.ratio, "×"),
-        ("overhead per ORCH at L=0, N=256", overhead_case, OVERHEAD_TARGET_MS,
-         lambda c: c.overhead_ms, " ms"),
+        (
+            "overhead per ORCH at L=0, N=256",
+            overhead_case,
+            OVERHEAD_TARGET_MS,
+            lambda c: c.overhead_ms,
+            " ms",
+        ),
     ]
     results = []
     for name, case, limit, read, unit in targets:
@@ -467,11 +480,9 @@ def print_report(document: dict[str, Any]) -> None:
     )
     print()
     for target in document["targets"]:
-        value = "—" if target["value"] is None else f"{target['value']:.2f}{target['unit']}"
-        print(
-            f"{target['verdict']:<5} {target['target']}: {value}"
-            f" (target ≤ {target['limit']:g}{target['unit']})"
-        )
+        unit = target["unit"] if target["unit"] == "×" else f" {target['unit']}"
+        value = "—" if target["value"] is None else f"{target['value']:.2f}{unit}"
+        print(f"{target['verdict']:<5} {target['target']}: {value} (target ≤ {target['limit']:g}{unit})")
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -537,8 +548,14 @@ def run_bench(options: argparse.Namespace, home: Path) -> dict[str, Any]:
     }
 
 
+def exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_arguments(argv)
+    # A terminated bench still stops its servers and removes its PHOENIX_HOME (the finally blocks).
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     home = Path(tempfile.mkdtemp(prefix="phoenix-bench-"))
     try:
         document = run_bench(options, home)

@@ -102,8 +102,11 @@ def propose_improvements(seed: str, n: int = 5) -> dict[str, Any]:
         wall_s=round(time.perf_counter() - started, 4),
         results=results,
     )
-    record_propose_run(run)
-    publish_proposals_table(run)
+    # Both are I/O on different systems (DuckDB, the Prefect API): let them overlap.
+    stored = record_propose_run.submit(run)
+    published = publish_proposals_table.submit(run)
+    stored.result()
+    published.result()
     return run.model_dump()
 
 

@@ -61,6 +61,15 @@ def _import_litellm() -> Any:
 
     litellm.telemetry = False
     litellm.suppress_debug_info = True
+    if litellm.client_session is None:
+        # litellm's default HTTP client allows 100 connections, which would quietly cap the calls
+        # in flight below PHOENIX_LLM_CONCURRENCY; the cap is ours to set.
+        import httpx
+
+        litellm.client_session = httpx.Client(
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=512),
+            timeout=httpx.Timeout(600.0),
+        )
     return litellm
 
 
