@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> I
     )
     yield env
     subprocess.run(
-        ["phoenix", "server", "stop"],
+        [PHOENIX, "server", "stop"],
         env=env | {"PREFECT_API_URL": ""},
         check=False,
         capture_output=True,
@@ -39,10 +40,14 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> I
     daemon.stop(load_settings({"PHOENIX_HOME": str(home)}))
 
 
+# The installed console script, next to this interpreter (the venv need not be on PATH).
+PHOENIX = str(Path(sys.executable).with_name("phoenix"))
+
+
 def phoenix(env: dict[str, str], *arguments: str) -> tuple[int, Any, str]:
     """Run `phoenix --json ...`; stdout must be exactly one JSON document."""
     done = subprocess.run(
-        ["phoenix", "--json", *arguments], env=env, capture_output=True, text=True, timeout=300
+        [PHOENIX, "--json", *arguments], env=env, capture_output=True, text=True, timeout=300
     )
     return done.returncode, json.loads(done.stdout), done.stderr
 
@@ -120,6 +125,6 @@ def test_propose_prints_the_documented_document(cli_env: dict[str, str], chat_se
 def test_without_json_people_get_text(cli_env: dict[str, str]) -> None:
     phoenix(cli_env, "memory", "store", "plain", "just text")
     done = subprocess.run(
-        ["phoenix", "memory", "get", "plain"], env=cli_env, capture_output=True, text=True, timeout=120
+        [PHOENIX, "memory", "get", "plain"], env=cli_env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0 and done.stdout.strip() == "just text"
