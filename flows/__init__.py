@@ -16,6 +16,8 @@ INTERACTIVE_FLOWS = {
     "memory": "flows.memory:memory",
     "speak": "flows.speak:speak",
     "propose-improvements": "flows.propose:run_propose",
+    "import-and-build-repo": "flows.ecosystem:import_and_build_repo",
+    "ecosystem-command": "flows.ecosystem:ecosystem_command",
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from prefect import flow
 
+from flows.ecosystem import ecosystem_command
 from flows.memory import memory
 from flows.propose import propose_improvements
 from flows.speak import speak
@@ -34,7 +35,6 @@ from tasks.status import read_status
 
 # Capabilities whose issues are still open, and what the user is told about them.
 NOT_YET = {
-    "ecosystem": "The ecosystem capability (import-and-build-repo, repository commands)",
     "spawn": "The spawn-agent capability",
     "system": "System commands",
     "vector": "Vector (semantic) memory",
@@ -76,6 +76,19 @@ def _propose_envelope(command: ProposeCommand) -> dict[str, Any]:
     return {"type": "propose", "message": "\n".join(lines), **result}
 
 
+def _ecosystem_envelope(command: EcosystemCommand) -> dict[str, Any]:
+    result = ecosystem_command(command=command.command, repo_id=command.repo_id, args=command.args)
+    verb = command.command.lower()
+    if verb == "remove":
+        message = f"Removed {result['name']} ({result['id']})"
+    else:
+        message = (
+            f"{result['name']} ({result['id']}): {result.get('build_system') or 'no build system'},"
+            f" build {result['build_status']}, service {result['service_status']}"
+        )
+    return {"type": "ecosystem", "message": message, **result}
+
+
 def dispatch(command: Command) -> dict[str, Any]:
     """Run the capability behind a parsed command and shape its reply as an envelope."""
     match command:
@@ -95,7 +108,7 @@ def dispatch(command: Command) -> dict[str, Any]:
         case SpeakCommand():
             return speak(user_input=command.text)
         case EcosystemCommand():
-            raise _not_yet("ecosystem")
+            return _ecosystem_envelope(command)
         case SpawnCommand():
             raise _not_yet("spawn")
         case SystemCommand():

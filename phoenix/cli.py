@@ -73,6 +73,18 @@ def _run_memory(options: argparse.Namespace) -> dict[str, Any]:
     return run_flow("memory", parameters)
 
 
+def _run_ecosystem(options: argparse.Namespace) -> dict[str, Any]:
+    if options.action == "import":
+        return run_flow("import-and-build-repo", {"source": options.source, "branch": options.branch})
+    if options.action == "list":
+        return run_flow("ecosystem-command", {"command": "list"})
+    command = options.command if options.action == "run" else options.action
+    arguments = list(getattr(options, "args", None) or [])
+    if options.action == "start" and options.command:
+        arguments = [options.command]
+    return run_flow("ecosystem-command", {"command": command, "repo_id": options.id, "args": arguments})
+
+
 def _run_api(options: argparse.Namespace) -> dict[str, Any]:
     _prepare_prefect()
     from phoenix.api.server import serve_api
@@ -135,6 +147,30 @@ def build_parser() -> argparse.ArgumentParser:
     delete = actions.add_parser("delete", help="forget KEY")
     delete.add_argument("key")
     memory.set_defaults(handler=_run_memory)
+
+    ecosystem = commands.add_parser("ecosystem", help="imported repositories: build, run, manage")
+    verbs = ecosystem.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    importing = verbs.add_parser("import", help="clone a git URL, local folder or OWNER/REPO")
+    importing.add_argument("source", help="git URL, local path or OWNER/REPO")
+    importing.add_argument("--branch", default=None, help="branch (default: the repo's default)")
+    verbs.add_parser("list", help="every imported repository")
+    for verb, text in [
+        ("show", "the repository's record"),
+        ("status", "its build and service status"),
+        ("build", "build it"),
+        ("stop", "stop its service"),
+        ("logs", "the tail of its service log"),
+        ("remove", "stop it, delete its clone and its record"),
+    ]:
+        verbs.add_parser(verb, help=text).add_argument("id")
+    start = verbs.add_parser("start", help="start it as a supervised service")
+    start.add_argument("id")
+    start.add_argument("command", nargs="?", default=None, help="a discovered command")
+    run = verbs.add_parser("run", help="run one of its discovered commands")
+    run.add_argument("id")
+    run.add_argument("command")
+    run.add_argument("args", nargs=argparse.REMAINDER)
+    ecosystem.set_defaults(handler=_run_ecosystem)
 
     api = commands.add_parser("api", help="serve the HTTP API")
     api.add_argument("--host", default="127.0.0.1")

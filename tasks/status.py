@@ -33,7 +33,7 @@ def read_status() -> dict[str, Any]:
             "propose": True,
             "memory": True,
             "speak": True,
-            "ecosystem": False,
+            "ecosystem": True,
             "spawn": False,
             "system": False,
         },

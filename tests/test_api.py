@@ -82,7 +82,8 @@ def test_command_returns_the_envelope(api: httpx.Client) -> None:
     ("command", "status"),
     [
         ("ecosystem x", 400),
-        ("ecosystem x build", 501),
+        ("ecosystem x build", 404),
+        ("spawn agent a: b", 501),
         ("propose 0 improvements for x", 400),
         ("   ", 400),
         ("memory get nothing-here", 404),
@@ -153,3 +154,17 @@ def test_the_openapi_document_lists_every_route(api: httpx.Client) -> None:
         "/api/memory/search",
         "/api/memory/delete/{key}",
     } <= paths
+
+
+def test_ecosystem_endpoints_refuse_local_sources_and_unknown_ids(api: httpx.Client) -> None:
+    assert api.get("/api/ecosystem/list").json() == {"items": []}
+    for body in ({"url": "file:///etc"}, {"url": "/etc"}):
+        reply = api.post("/api/ecosystem/import", json=body)
+        assert reply.status_code == 400 and "local folders" in reply.json()["message"]
+    assert api.post("/api/ecosystem/import", json={"owner": "a"}).status_code == 422
+    assert api.get("/api/ecosystem/nope").status_code == 404
+    assert api.delete("/api/ecosystem/nope").status_code == 404
+    assert api.post("/api/ecosystem/nope/start").status_code == 404
+    assert api.post("/api/ecosystem/nope/explode").status_code == 400
+    reply = api.post("/api/ecosystem/nope/command", json={"command": "test", "args": ["; rm -rf /"]})
+    assert reply.status_code == 404

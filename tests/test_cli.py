@@ -128,3 +128,23 @@ def test_without_json_people_get_text(cli_env: dict[str, str]) -> None:
         [PHOENIX, "memory", "get", "plain"], env=cli_env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0 and done.stdout.strip() == "just text"
+
+
+def test_ecosystem_import_list_show_remove(cli_env: dict[str, str], tmp_path: Path) -> None:
+    repo = tmp_path / "tool"
+    repo.mkdir()
+    (repo / "Makefile").write_text("build:\n\techo ok\ncheck: build\n\techo fine\n")
+    for command in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "x"]):
+        subprocess.run(
+            ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@e", *command],
+            check=True,
+        )
+    code, record, _ = phoenix(cli_env, "ecosystem", "import", str(repo))
+    assert code == 0 and record["name"] == "tool" and record["build_system"] == "make"
+    code, listed, _ = phoenix(cli_env, "ecosystem", "list")
+    assert code == 0 and [item["id"] for item in listed["items"]] == [record["id"]]
+    assert phoenix(cli_env, "ecosystem", "show", record["id"])[1]["commit"] == record["commit"]
+    assert phoenix(cli_env, "ecosystem", "remove", record["id"])[0] == 0
+    code, reply, _ = phoenix(cli_env, "ecosystem", "show", record["id"])
+    assert code == 1 and reply["code"] == "not_found"
+    assert phoenix(cli_env, "ecosystem", "import", str(tmp_path / "missing"))[0] == 2

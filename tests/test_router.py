@@ -53,7 +53,7 @@ def test_memory_routes_round_trip(phoenix_home) -> None:
     ("command", "code", "text"),
     [
         ("ecosystem abc", "usage_error", ECOSYSTEM_USAGE),
-        ("ecosystem abc build", "not_available", "ecosystem"),
+        ("ecosystem abc build", "not_found", "No imported repository"),
         ("spawn agent x: y", "not_available", "spawn-agent"),
         ("system restart", "not_available", "System"),
         ("memory vector-store hello", "not_available", "Vector"),

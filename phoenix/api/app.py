@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from phoenix import __version__
 from phoenix.api.auth import bearer_dependency
-from phoenix.api.routers import command, flows, memory, system
+from phoenix.api.routers import command, ecosystem, flows, memory, system
 from phoenix.errors import PhoenixError
 
 
@@ -25,6 +25,7 @@ def create_app(api_token: str) -> FastAPI:
     app.include_router(system.router, dependencies=secured)
     app.include_router(command.router, dependencies=secured)
     app.include_router(memory.router, dependencies=secured)
+    app.include_router(ecosystem.router, dependencies=secured)
     app.include_router(flows.router, dependencies=secured)
 
     @app.exception_handler(PhoenixError)

@@ -43,6 +43,40 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
 ]
 
+MIGRATIONS.append(
+    (
+        2,
+        "imported repositories of the ecosystem",
+        """
+        CREATE TABLE repos (
+            id             VARCHAR PRIMARY KEY,
+            name           VARCHAR NOT NULL,
+            owner          VARCHAR,
+            url            VARCHAR NOT NULL,
+            local_path     VARCHAR NOT NULL,
+            branch         VARCHAR,
+            commit         VARCHAR,
+            build_system   VARCHAR,
+            build_systems  VARCHAR[] NOT NULL DEFAULT [],
+            commands       JSON NOT NULL DEFAULT '{}',
+            start_command  VARCHAR[],
+            build_status   VARCHAR NOT NULL DEFAULT 'NotBuilt',
+            build_error    VARCHAR,
+            build_log_tail VARCHAR,
+            service_status VARCHAR NOT NULL DEFAULT 'Stopped',
+            pid            INTEGER,
+            port           INTEGER,
+            exit_code      INTEGER,
+            started_at     TIMESTAMPTZ,
+            created_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+            updated_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+            last_built     TIMESTAMPTZ,
+            UNIQUE (url, branch)
+        );
+        """,
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 

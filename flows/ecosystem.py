@@ -1,0 +1,122 @@
+"""The ecosystem: import repositories, understand how they are built and run, manage them.
+
+`import-and-build-repo` clones a repository (a git URL, a local folder or `owner/repo`) into
+PHOENIX_HOME, reads its build systems and commands from its files and records it in DuckDB; importing
+the same source and branch again refreshes the record instead of making a twin.  `ecosystem-command`
+runs the lifecycle verbs on an imported repository.  Building, services and running discovered
+commands arrive in the next steps of this capability; until then they answer "not available yet".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from phoenix.ecosystem.source import resolve_source
+from phoenix.errors import NotAvailable, UsageError
+from phoenix.settings import load_settings
+from phoenix.store import open_store
+from phoenix.store import repos as repo_store
+from phoenix.store.repos import RepoRecord
+from tasks.build import analyze_repository
+from tasks.git import ClonedRepo, clone_repo, remove_repo_folder
+
+LIFECYCLE_READY = ("list", "show", "status", "remove")
+LIFECYCLE_LATER = ("build", "start", "stop", "logs")
+
+
+@task(name="record-repo", cache_policy=NO_CACHE)
+def record_repo(record: RepoRecord) -> RepoRecord:
+    return repo_store.save_imported(open_store(), record)
+
+
+@task(name="read-repos", cache_policy=NO_CACHE)
+def read_repos(repo_id: str | None) -> list[RepoRecord]:
+    store = open_store()
+    return [repo_store.get_repo(store, repo_id)] if repo_id else repo_store.list_repos(store)
+
+
+@task(name="repo-is-recorded", cache_policy=NO_CACHE)
+def repo_is_recorded(repo_id: str) -> bool:
+    return any(record.id == repo_id for record in repo_store.list_repos(open_store()))
+
+
+@task(name="forget-repo", cache_policy=NO_CACHE)
+def forget_repo(repo_id: str) -> RepoRecord:
+    return repo_store.delete_repo(open_store(), repo_id)
+
+
+def _record_for(
+    source_url: str, name: str, owner: str | None, cloned: ClonedRepo, analysis: Any
+) -> RepoRecord:
+    return RepoRecord(
+        id=cloned.id,
+        name=name,
+        owner=owner,
+        url=source_url,
+        local_path=cloned.local_path,
+        branch=cloned.branch,
+        commit=cloned.commit,
+        build_system=analysis.primary,
+        build_systems=list(analysis.build_systems),
+        commands={name: command.argv for name, command in analysis.commands.items()},
+        start_command=analysis.start_command,
+    )
+
+
+@flow(name="import-and-build-repo", validate_parameters=True)
+def import_and_build_repo(source: str, branch: str | None = None) -> dict[str, Any]:
+    """Import a repository and read how it is built and run.
+
+    Args:
+        source: a git URL (https, ssh, file), a local folder, or `owner/repo` on GitHub (or on the
+            forge of GITHUB_API_URL).
+        branch: the branch to import; its default branch when empty.
+    """
+    settings = load_settings()
+    repos_folder = settings.home / "repos"
+    repo_source = resolve_source(source)
+    cloned = clone_repo(repo_source, (branch or "").strip() or None, repos_folder)
+    try:
+        analysis = analyze_repository(cloned.local_path)
+        record = record_repo(
+            _record_for(repo_source.url, repo_source.name, repo_source.owner, cloned, analysis)
+        )
+    except Exception:
+        # Nothing half-written: a clone without its row is removed again.
+        if not repo_is_recorded(cloned.id):
+            remove_repo_folder(cloned.local_path, repos_folder)
+        raise
+    return record.model_dump(mode="json")
+
+
+@flow(name="ecosystem-command", validate_parameters=True)
+def ecosystem_command(
+    command: str, repo_id: str | None = None, args: list[str] | None = None
+) -> dict[str, Any]:
+    """Run a lifecycle verb on an imported repository (`list` needs no id).
+
+    Args:
+        command: list, show, status, remove (build, start, stop, logs and discovered commands come
+            with the next steps of the ecosystem capability).
+        repo_id: the repository's id, as `list` shows it.
+        args: arguments of the command.
+    """
+    verb = command.strip().lower()
+    if verb == "list":
+        return {"items": [r.model_dump(mode="json") for r in read_repos(None)]}
+    if not repo_id:
+        raise UsageError(f"ecosystem {verb} needs a repository id (see: phoenix ecosystem list)")
+    if verb in ("show", "status"):
+        return read_repos(repo_id)[0].model_dump(mode="json")
+    if verb == "remove":
+        record = forget_repo(repo_id)
+        remove_repo_folder(record.local_path, load_settings().home / "repos")
+        return {"removed": True, **record.model_dump(mode="json")}
+    read_repos(repo_id)  # an unknown id is "not found" before anything else
+    raise NotAvailable(
+        f"'{command}' on imported repositories is not available yet in this version of Phoenix "
+        f"(ready: {', '.join(LIFECYCLE_READY)})"
+    )

@@ -1,0 +1,37 @@
+"""How a repository is built and run, read from its files: pure functions over a folder on disk.
+
+`analyze_repo(path)` → `RepoAnalysis`: the build systems at the root (priority order and primary in
+`detect.py`), every command they declare, the primary's build steps and the start command
+(`discover.py`).  Nothing here runs a build, touches the network, Prefect or DuckDB: the
+import-and-build flow and the service runner use the analysis.
+"""
+
+from phoenix.ecosystem.detect import (
+    PRIMARY_ORDER,
+    BuildSystem,
+    ManifestError,
+    RepoFiles,
+    choose_primary,
+    detect_build_systems,
+)
+from phoenix.ecosystem.discover import (
+    Command,
+    RepoAnalysis,
+    UnknownCommand,
+    analyze_repo,
+    parse_makefile,
+)
+
+__all__ = [
+    "PRIMARY_ORDER",
+    "BuildSystem",
+    "Command",
+    "ManifestError",
+    "RepoAnalysis",
+    "RepoFiles",
+    "UnknownCommand",
+    "analyze_repo",
+    "choose_primary",
+    "detect_build_systems",
+    "parse_makefile",
+]

@@ -1,0 +1,118 @@
+"""Imported repositories as stored in DuckDB, and as returned to callers (the repo record).
+
+The record's fields are a public contract (DESIGN.md §2: `phoenix ecosystem import|show|status`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import duckdb
+from pydantic import BaseModel, Field
+
+from phoenix.errors import NotFound
+from phoenix.store.database import Store
+
+COLUMNS = (
+    "id", "name", "owner", "url", "local_path", "branch", "commit", "build_system",
+    "build_systems", "commands", "start_command", "build_status", "build_error", "build_log_tail",
+    "service_status", "pid", "port", "exit_code", "started_at", "created_at", "updated_at",
+    "last_built",
+)  # fmt: skip
+
+
+class RepoRecord(BaseModel):
+    id: str
+    name: str
+    owner: str | None = None
+    url: str
+    local_path: str
+    branch: str | None = None
+    commit: str | None = None
+    build_system: str | None = None
+    build_systems: list[str] = Field(default_factory=list)
+    commands: dict[str, list[str]] = Field(default_factory=dict)
+    start_command: list[str] | None = None
+    build_status: str = "NotBuilt"
+    build_error: str | None = None
+    build_log_tail: str | None = None
+    service_status: str = "Stopped"
+    pid: int | None = None
+    port: int | None = None
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_built: datetime | None = None
+
+
+def _record(row: tuple[Any, ...]) -> RepoRecord:
+    values = dict(zip(COLUMNS, row, strict=True))
+    values["commands"] = json.loads(values["commands"]) if values["commands"] else {}
+    return RepoRecord.model_validate(values)
+
+
+def save_imported(store: Store, record: RepoRecord) -> RepoRecord:
+    """Insert a newly imported repository, or refresh the metadata of one imported before.
+
+    Re-importing keeps what belongs to the running system (service status, pid, port, the last
+    build) and replaces what comes from the source (commit, build systems, commands).
+    """
+
+    def upsert(connection: duckdb.DuckDBPyConnection) -> RepoRecord:
+        connection.execute(
+            """
+            INSERT INTO repos (id, name, owner, url, local_path, branch, commit, build_system,
+                               build_systems, commands, start_command)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET
+                name = excluded.name, owner = excluded.owner, local_path = excluded.local_path,
+                commit = excluded.commit, build_system = excluded.build_system,
+                build_systems = excluded.build_systems, commands = excluded.commands,
+                start_command = excluded.start_command, updated_at = now()
+            """,
+            [
+                record.id, record.name, record.owner, record.url, record.local_path,
+                record.branch, record.commit, record.build_system, record.build_systems,
+                json.dumps(record.commands), record.start_command,
+            ],
+        )  # fmt: skip
+        return _read(connection, record.id)
+
+    return store.transaction(upsert)
+
+
+def _read(connection: duckdb.DuckDBPyConnection, repo_id: str) -> RepoRecord:
+    row = connection.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM repos WHERE id = ?",  # noqa: S608 - fixed column names
+        [repo_id],
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"No imported repository with id {repo_id!r} (see: phoenix ecosystem list)")
+    return _record(row)
+
+
+def get_repo(store: Store, repo_id: str) -> RepoRecord:
+    return store.read(lambda connection: _read(connection, repo_id))
+
+
+def list_repos(store: Store) -> list[RepoRecord]:
+    rows = store.read(
+        lambda c: c.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM repos ORDER BY created_at, id"  # noqa: S608
+        ).fetchall()
+    )
+    return [_record(row) for row in rows]
+
+
+def delete_repo(store: Store, repo_id: str) -> RepoRecord:
+    """Forget a repository; returns its last record so the caller can remove its folder."""
+
+    def delete(connection: duckdb.DuckDBPyConnection) -> RepoRecord:
+        record = _read(connection, repo_id)
+        connection.execute("DELETE FROM repos WHERE id = ?", [repo_id])
+        return record
+
+    return store.transaction(delete)

@@ -1,0 +1,101 @@
+"""Tasks that talk to git: cloning a repository into PHOENIX_HOME, all or nothing.
+
+A clone lands in a temporary folder first and is moved into place only once it is complete, so a
+failed clone leaves no folder behind; its error is sorted into "not found", "access denied" and
+"no such branch" so that people can act on it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from git import GitCommandError, Repo
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
+
+from phoenix.ecosystem.source import RepoSource, repo_id
+from phoenix.errors import BadInput, NotFound, OperationFailed, PhoenixError
+
+
+class RepoAccessDenied(PhoenixError):
+    """The forge refused the credentials (or asked for some and none were given)."""
+
+    code = "access_denied"
+    http_status = 403
+    exit_code = 1
+
+
+class ClonedRepo(BaseModel):
+    id: str
+    local_path: str
+    branch: str
+    commit: str
+
+
+def _clone_error(error: GitCommandError, source: RepoSource, branch: str | None) -> PhoenixError:
+    text = f"{error.stderr or ''} {error.stdout or ''}".lower()
+    if branch and ("remote branch" in text and "not found" in text):
+        return BadInput(f"The repository {source.url} has no branch {branch!r}")
+    if any(
+        phrase in text
+        for phrase in ("authentication failed", "could not read username", "403", "401",
+                       "permission denied", "terminal prompts disabled")
+    ):  # fmt: skip
+        return RepoAccessDenied(f"Access to {source.url} was denied: check GITHUB_PAT")
+    if any(
+        phrase in text
+        for phrase in ("not found", "does not exist", "does not appear to be a git repository",
+                       "no such file", "404")
+    ):  # fmt: skip
+        return NotFound(f"No git repository at {source.url}")
+    last_line = (error.stderr or str(error)).strip().splitlines()[-1:] or ["git failed"]
+    return OperationFailed(f"Cloning {source.url} failed: {last_line[0]}")
+
+
+@task(name="clone-repo", cache_policy=NO_CACHE)
+def clone_repo(source: RepoSource, branch: str | None, repos_folder: Path) -> ClonedRepo:
+    """Clone `source` (at `branch`, or its default branch) to `repos_folder/<id>`.
+
+    Importing the same source and branch again replaces the old working copy with a fresh clone.
+    """
+    repos_folder.mkdir(parents=True, exist_ok=True)
+    incoming = repos_folder / f".incoming-{uuid.uuid4().hex[:8]}"
+    try:
+        try:
+            repo = Repo.clone_from(
+                source.url,
+                incoming,
+                branch=branch,
+                env=source.git_environment(),
+                multi_options=["--no-tags", "--single-branch"],
+            )
+        except GitCommandError as error:
+            raise _clone_error(error, source, branch) from None
+        if repo.head.is_detached or not repo.heads:
+            raise BadInput(f"{source.url} has no branch to check out")
+        actual_branch = repo.active_branch.name
+        commit = repo.head.commit.hexsha
+        repo.close()
+        identifier = repo_id(source.url, actual_branch)
+        destination = repos_folder / identifier
+        if destination.exists():
+            retired = repos_folder / f".retired-{uuid.uuid4().hex[:8]}"
+            destination.rename(retired)
+            shutil.rmtree(retired, ignore_errors=True)
+        incoming.rename(destination)
+    finally:
+        if incoming.exists():
+            shutil.rmtree(incoming, ignore_errors=True)
+    return ClonedRepo(id=identifier, local_path=str(destination), branch=actual_branch, commit=commit)
+
+
+@task(name="remove-repo-folder", cache_policy=NO_CACHE)
+def remove_repo_folder(local_path: str, repos_folder: Path) -> None:
+    """Delete a clone — only ever inside Phoenix's own repos folder."""
+    folder = Path(local_path).resolve()
+    if folder.parent != repos_folder.resolve():
+        raise OperationFailed(f"Refusing to delete {folder}: it is not a Phoenix clone")
+    shutil.rmtree(folder, ignore_errors=True)
