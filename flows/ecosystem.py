@@ -3,15 +3,18 @@
 `import-and-build-repo` clones a repository (a git URL, a local folder or `owner/repo`) into
 PHOENIX_HOME, reads its build systems and commands from its files and records it in DuckDB; importing
 the same source and branch again refreshes the record instead of making a twin.  `ecosystem-command`
-runs the lifecycle verbs on an imported repository.  Building, services and running discovered
-commands arrive in the next steps of this capability; until then they answer "not available yet".
+runs the lifecycle verbs on an imported repository (list, show, status, build, remove) and any
+command discovered in its files.  Services (start, stop, logs) arrive in the next step of this
+capability; until then they answer "not available yet".
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from phoenix.ecosystem.source import resolve_source
@@ -20,11 +23,11 @@ from phoenix.settings import load_settings
 from phoenix.store import open_store
 from phoenix.store import repos as repo_store
 from phoenix.store.repos import RepoRecord
-from tasks.build import analyze_repository
+from tasks.build import analyze_repository, build_repository, run_repo_command
 from tasks.git import ClonedRepo, clone_repo, remove_repo_folder
 
-LIFECYCLE_READY = ("list", "show", "status", "remove")
-LIFECYCLE_LATER = ("build", "start", "stop", "logs")
+LIFECYCLE_READY = ("list", "show", "status", "build", "remove")
+LIFECYCLE_LATER = ("start", "stop", "logs")
 
 
 @task(name="record-repo", cache_policy=NO_CACHE)
@@ -36,6 +39,14 @@ def record_repo(record: RepoRecord) -> RepoRecord:
 def read_repos(repo_id: str | None) -> list[RepoRecord]:
     store = open_store()
     return [repo_store.get_repo(store, repo_id)] if repo_id else repo_store.list_repos(store)
+
+
+@task(name="record-build-status", cache_policy=NO_CACHE)
+def record_build_status(
+    repo_id: str, status: str, error: str | None = None, log_tail: str | None = None,
+    finished: bool = False,
+) -> RepoRecord:  # fmt: skip
+    return repo_store.set_build_status(open_store(), repo_id, status, error, log_tail, finished)
 
 
 @task(name="repo-is-recorded", cache_policy=NO_CACHE)
@@ -99,8 +110,8 @@ def ecosystem_command(
     """Run a lifecycle verb on an imported repository (`list` needs no id).
 
     Args:
-        command: list, show, status, remove (build, start, stop, logs and discovered commands come
-            with the next steps of the ecosystem capability).
+        command: list, show, status, build, remove, or a command discovered in the repository's
+            files (`phoenix ecosystem show` lists them); start, stop and logs come next.
         repo_id: the repository's id, as `list` shows it.
         args: arguments of the command.
     """
@@ -115,8 +126,33 @@ def ecosystem_command(
         record = forget_repo(repo_id)
         remove_repo_folder(record.local_path, load_settings().home / "repos")
         return {"removed": True, **record.model_dump(mode="json")}
-    read_repos(repo_id)  # an unknown id is "not found" before anything else
-    raise NotAvailable(
-        f"'{command}' on imported repositories is not available yet in this version of Phoenix "
-        f"(ready: {', '.join(LIFECYCLE_READY)})"
+    record = read_repos(repo_id)[0]  # an unknown id is "not found" before anything else
+    settings = load_settings()
+    if verb == "build":
+        return build(record, settings.home, settings.build_timeout)
+    if verb in LIFECYCLE_LATER:
+        raise NotAvailable(
+            f"'{verb}' (services) is not available yet in this version of Phoenix "
+            f"(ready: {', '.join(LIFECYCLE_READY)} and the repository's discovered commands)"
+        )
+    return run_repo_command(
+        record.id, record.local_path, settings.home, command, list(args or []),
+        settings.command_timeout,
+    )  # fmt: skip
+
+
+def build(record: RepoRecord, home: Path, timeout_s: float) -> dict[str, Any]:
+    """Building → Built or BuildFailed(reason), with the log's tail in DuckDB and in the UI."""
+    record_build_status(record.id, "Building")
+    outcome = build_repository(record.id, record.local_path, home, timeout_s)
+    updated = record_build_status(
+        record.id, outcome.status, outcome.reason, outcome.log_tail, finished=True
     )
+    create_markdown_artifact(
+        key=f"build-log-{record.id}",
+        markdown=f"**{record.name}**: {outcome.status}"
+        + (f" — {outcome.reason}" if outcome.reason else "")
+        + f"\n\n```\n{outcome.log_tail[-3000:]}\n```",
+        description=f"Build log of {record.name} ({record.id})",
+    )
+    return updated.model_dump(mode="json")

@@ -82,7 +82,17 @@ def _run_ecosystem(options: argparse.Namespace) -> dict[str, Any]:
     arguments = list(getattr(options, "args", None) or [])
     if options.action == "start" and options.command:
         arguments = [options.command]
-    return run_flow("ecosystem-command", {"command": command, "repo_id": options.id, "args": arguments})
+    result = run_flow(
+        "ecosystem-command", {"command": command, "repo_id": options.id, "args": arguments}
+    )
+    # The operation ran but what it ran failed: say so in the exit status, keep the whole record.
+    if options.action == "build" and result.get("build_status") == "BuildFailed":
+        failure = f"Build failed: {result.get('build_error')}"
+        return result | {"type": "error", "code": "build_failed", "message": failure}
+    if options.action == "run" and result.get("exit_code") not in (0, None):
+        failure = f"{command} exited with {result['exit_code']}"
+        return result | {"type": "error", "code": "command_failed", "message": failure}
+    return result
 
 
 def _run_api(options: argparse.Namespace) -> dict[str, Any]:

@@ -31,6 +31,8 @@ ENVIRONMENT = {
     "PHOENIX_ORCH_RETRIES": "orch_retries",
     "PHOENIX_ORCH_RETRY_DELAY": "orch_retry_delay",
     "PHOENIX_API_TOKEN": "api_token",
+    "PHOENIX_BUILD_TIMEOUT": "build_timeout",
+    "PHOENIX_COMMAND_TIMEOUT": "command_timeout",
 }
 
 
@@ -60,6 +62,10 @@ class PhoenixSettings(BaseModel):
         default=1.0, ge=0, description="Base of the exponential backoff between ORCH retries (s)."
     )
     api_token: SecretStr | None = Field(default=None, description="Bearer token of the HTTP API.")
+    build_timeout: float = Field(default=1800.0, gt=0, description="Seconds per build step.")
+    command_timeout: float = Field(
+        default=600.0, gt=0, description="Seconds a repository command may run."
+    )
 
     @property
     def database_path(self) -> Path:

@@ -116,3 +116,26 @@ def delete_repo(store: Store, repo_id: str) -> RepoRecord:
         return record
 
     return store.transaction(delete)
+
+
+def set_build_status(
+    store: Store,
+    repo_id: str,
+    status: str,
+    error: str | None = None,
+    log_tail: str | None = None,
+    finished: bool = False,
+) -> RepoRecord:
+    """Record a build's progress: Building, then Built or BuildFailed with its reason and log tail."""
+
+    def update(connection: duckdb.DuckDBPyConnection) -> RepoRecord:
+        _read(connection, repo_id)
+        connection.execute(
+            "UPDATE repos SET build_status = ?, build_error = ?, build_log_tail = ?,"
+            " last_built = CASE WHEN ? THEN now() ELSE last_built END, updated_at = now()"
+            " WHERE id = ?",
+            [status, error, log_tail, finished, repo_id],
+        )
+        return _read(connection, repo_id)
+
+    return store.transaction(update)

@@ -1,0 +1,134 @@
+"""Running a repository's commands: argv only, a timeout, output kept, nothing left behind.
+
+Commands come from a repository's own files and their arguments from people, so nothing here ever
+goes through a shell: `; rm -rf`, `$(...)` and `../` are just bytes in an argument.  Each command
+runs in a session of its own, so a timeout kills it together with everything it started.  A program
+that is not installed is an ordinary failed result (exit code 127 and a sentence saying which),
+not an exception, so a build can report "BuildFailed: cargo is not installed".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel
+
+OUTPUT_LIMIT = 64 * 1024
+NOT_INSTALLED = 127
+
+
+class RunResult(BaseModel):
+    argv: list[str]
+    exit_code: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    duration_s: float
+
+
+def repo_environment(repo_path: Path, venv: Path | None = None) -> dict[str, str]:
+    """The environment a repository's commands run in: Phoenix's own virtualenv removed from it.
+
+    With `venv`, that virtual environment comes first on PATH, so `python -m pip` installs into the
+    repository's environment and never into Phoenix's.
+    """
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("PHOENIX_", "PREFECT_", "LITELLM_", "GITHUB_PAT"))
+        and name not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")
+    }
+    own_bin = str(Path(sys.prefix) / "bin")
+    path = [entry for entry in environment.get("PATH", os.defpath).split(os.pathsep) if entry]
+    path = [entry for entry in path if entry != own_bin]
+    if venv is not None:
+        path.insert(0, str(venv / "bin"))
+        environment["VIRTUAL_ENV"] = str(venv)
+    environment["PATH"] = os.pathsep.join(path)
+    environment["PWD"] = str(repo_path)
+    return environment
+
+
+def _tail(data: bytes) -> str:
+    return data[-OUTPUT_LIMIT:].decode("utf-8", errors="replace")
+
+
+def run_argv(
+    argv: list[str],
+    cwd: Path,
+    environment: Mapping[str, str],
+    timeout_s: float,
+    log_path: Path | None = None,
+) -> RunResult:
+    """Run `argv` in `cwd` and wait for it, at most `timeout_s` seconds."""
+    started = time.monotonic()
+    if not argv:
+        return RunResult(argv=argv, exit_code=2, stdout="", stderr="empty command", duration_s=0)
+    program = shutil.which(argv[0], path=environment.get("PATH")) if "/" not in argv[0] else argv[0]
+    if program is None:
+        return RunResult(
+            argv=argv,
+            exit_code=NOT_INSTALLED,
+            stdout="",
+            stderr=f"{argv[0]} is not installed (not found on PATH)",
+            duration_s=0.0,
+        )
+    process = subprocess.Popen(
+        [program, *argv[1:]],
+        cwd=cwd,
+        env=dict(environment),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    timed_out = False
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(process.pid)
+        stdout, stderr = process.communicate()
+    result = RunResult(
+        argv=argv,
+        exit_code=process.returncode if not timed_out else -signal.SIGKILL,
+        stdout=_tail(stdout),
+        stderr=_tail(stderr) + (f"\ntimed out after {timeout_s:g} s" if timed_out else ""),
+        timed_out=timed_out,
+        duration_s=round(time.monotonic() - started, 3),
+    )
+    if log_path is not None:
+        _append_log(log_path, result, stdout, stderr)
+    return result
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _append_log(log_path: Path, result: RunResult, stdout: bytes, stderr: bytes) -> None:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        log.write(f"$ {' '.join(result.argv)}\n".encode())
+        log.write(stdout)
+        log.write(stderr)
+        log.write(f"[exit {result.exit_code} after {result.duration_s:.1f} s]\n".encode())
+
+
+def log_tail(log_path: Path, limit: int = 4000) -> str:
+    """The end of a log, for the database and error messages."""
+    try:
+        with open(log_path, "rb") as log:
+            log.seek(max(log.seek(0, os.SEEK_END) - limit, 0))
+            return log.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
