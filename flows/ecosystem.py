@@ -4,8 +4,8 @@
 PHOENIX_HOME, reads its build systems and commands from its files and records it in DuckDB; importing
 the same source and branch again refreshes the record instead of making a twin.  `ecosystem-command`
 runs the lifecycle verbs on an imported repository (list, show, status, build, remove) and any
-command discovered in its files.  Services (start, stop, logs) arrive in the next step of this
-capability; until then they answer "not available yet".
+command discovered in its files, and supervises its service (start, stop, logs); every read of a
+record asks the operating system whether its service still runs.
 """
 
 from __future__ import annotations
@@ -18,16 +18,14 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from phoenix.ecosystem.source import resolve_source
-from phoenix.errors import NotAvailable, UsageError
+from phoenix.errors import UsageError
 from phoenix.settings import load_settings
 from phoenix.store import open_store
 from phoenix.store import repos as repo_store
 from phoenix.store.repos import RepoRecord
 from tasks.build import analyze_repository, build_repository, run_repo_command
 from tasks.git import ClonedRepo, clone_repo, remove_repo_folder
-
-LIFECYCLE_READY = ("list", "show", "status", "build", "remove")
-LIFECYCLE_LATER = ("start", "stop", "logs")
+from tasks.services import reconcile_services, service_log, start_repo_service, stop_repo_service
 
 
 @task(name="record-repo", cache_policy=NO_CACHE)
@@ -39,6 +37,11 @@ def record_repo(record: RepoRecord) -> RepoRecord:
 def read_repos(repo_id: str | None) -> list[RepoRecord]:
     store = open_store()
     return [repo_store.get_repo(store, repo_id)] if repo_id else repo_store.list_repos(store)
+
+
+def current_repos(repo_id: str | None) -> list[RepoRecord]:
+    """Records as stored, their service status reconciled with the operating system."""
+    return reconcile_services(read_repos(repo_id))
 
 
 @task(name="record-build-status", cache_policy=NO_CACHE)
@@ -110,31 +113,35 @@ def ecosystem_command(
     """Run a lifecycle verb on an imported repository (`list` needs no id).
 
     Args:
-        command: list, show, status, build, remove, or a command discovered in the repository's
-            files (`phoenix ecosystem show` lists them); start, stop and logs come next.
+        command: list, show, status, build, start, stop, logs, remove, or a command discovered
+            in the repository's files (`phoenix ecosystem show` lists them).
         repo_id: the repository's id, as `list` shows it.
         args: arguments of the command.
     """
     verb = command.strip().lower()
     if verb == "list":
-        return {"items": [r.model_dump(mode="json") for r in read_repos(None)]}
+        return {"items": [r.model_dump(mode="json") for r in current_repos(None)]}
     if not repo_id:
         raise UsageError(f"ecosystem {verb} needs a repository id (see: phoenix ecosystem list)")
-    if verb in ("show", "status"):
-        return read_repos(repo_id)[0].model_dump(mode="json")
-    if verb == "remove":
-        record = forget_repo(repo_id)
-        remove_repo_folder(record.local_path, load_settings().home / "repos")
-        return {"removed": True, **record.model_dump(mode="json")}
-    record = read_repos(repo_id)[0]  # an unknown id is "not found" before anything else
+    record = current_repos(repo_id)[0]  # an unknown id is "not found" before anything else
     settings = load_settings()
+    if verb in ("show", "status"):
+        return record.model_dump(mode="json")
     if verb == "build":
         return build(record, settings.home, settings.build_timeout)
-    if verb in LIFECYCLE_LATER:
-        raise NotAvailable(
-            f"'{verb}' (services) is not available yet in this version of Phoenix "
-            f"(ready: {', '.join(LIFECYCLE_READY)} and the repository's discovered commands)"
-        )
+    if verb == "start":
+        name = args[0] if args else None
+        return start_repo_service(record, settings.home, name).model_dump(mode="json")
+    if verb == "stop":
+        return stop_repo_service(record).model_dump(mode="json")
+    if verb == "logs":
+        return {"id": record.id, "service_status": record.service_status,
+                "log": service_log(record)}  # fmt: skip
+    if verb == "remove":
+        stop_repo_service(record)
+        forget_repo(record.id)
+        remove_repo_folder(record.local_path, settings.home / "repos")
+        return {"removed": True, **record.model_dump(mode="json")}
     return run_repo_command(
         record.id, record.local_path, settings.home, command, list(args or []),
         settings.command_timeout,

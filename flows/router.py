@@ -81,6 +81,8 @@ def _ecosystem_envelope(command: EcosystemCommand) -> dict[str, Any]:
     verb = command.command.lower()
     if verb == "remove":
         message = f"Removed {result['name']} ({result['id']})"
+    elif verb == "logs":
+        message = result["log"] or "(the service has written nothing yet)"
     elif "exit_code" in result and "build_status" not in result:
         message = f"{result['command']} exited with {result['exit_code']}\n{result['stdout']}"
     else:

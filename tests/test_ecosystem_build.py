@@ -33,11 +33,7 @@ def ecosystem(repo_id: str, command: str, *args: str) -> dict:
 
 
 PRINT_ARGS = "import json, sys\nprint(json.dumps(sys.argv[1:]))\n"
-RUST_MAIN = (
-    "fn main() {\n"
-    '    println!("hello {:?}", std::env::args().skip(1).collect::<Vec<_>>());\n'
-    "}\n"
-)
+RUST_MAIN = 'fn main() {\n    println!("hello {:?}", std::env::args().skip(1).collect::<Vec<_>>());\n}\n'
 
 
 def test_a_makefile_project_builds_and_runs_its_targets(phoenix_home: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows import run_flow
-from phoenix.errors import BadInput, NotAvailable, NotFound
+from phoenix.errors import BadInput, NotFound
 
 CONTRACT_FIELDS = {
     "id", "name", "owner", "url", "local_path", "branch", "commit", "build_system",
@@ -112,14 +112,6 @@ def test_remove_deletes_the_clone_and_the_row(phoenix_home: Path, node_repo: Pat
     assert node_repo.exists(), "the source is never touched"
     with pytest.raises(NotFound):
         ecosystem("show", record["id"])
-
-
-def test_verbs_of_later_steps_answer_not_available(phoenix_home: Path, node_repo: Path) -> None:
-    record = run_flow("import-and-build-repo", {"source": str(node_repo)})
-    with pytest.raises(NotAvailable, match="not available yet"):
-        ecosystem("build", record["id"])
-    with pytest.raises(NotFound):
-        ecosystem("build", "unknown-id")
 
 
 def test_the_router_reaches_the_ecosystem(phoenix_home: Path, node_repo: Path) -> None:

@@ -19,7 +19,7 @@ COLUMNS = (
     "id", "name", "owner", "url", "local_path", "branch", "commit", "build_system",
     "build_systems", "commands", "start_command", "build_status", "build_error", "build_log_tail",
     "service_status", "pid", "port", "exit_code", "started_at", "created_at", "updated_at",
-    "last_built",
+    "last_built", "service_start_ticks", "service_log", "service_command",
 )  # fmt: skip
 
 
@@ -46,6 +46,9 @@ class RepoRecord(BaseModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_built: datetime | None = None
+    service_start_ticks: int | None = None
+    service_log: str | None = None
+    service_command: list[str] | None = None
 
 
 def _record(row: tuple[Any, ...]) -> RepoRecord:
@@ -136,6 +139,40 @@ def set_build_status(
             " WHERE id = ?",
             [status, error, log_tail, finished, repo_id],
         )
+        return _read(connection, repo_id)
+
+    return store.transaction(update)
+
+
+def set_service(
+    store: Store,
+    repo_id: str,
+    status: str,
+    *,
+    pid: int | None = None,
+    port: int | None = None,
+    exit_code: int | None = None,
+    start_ticks: int | None = None,
+    log: str | None = None,
+    command: list[str] | None = None,
+    started: bool = False,
+) -> RepoRecord:
+    """Record a service's state; `started` marks a new start (its time, pid and port)."""
+
+    def update(connection: duckdb.DuckDBPyConnection) -> RepoRecord:
+        current = _read(connection, repo_id)
+        connection.execute(
+            """
+            UPDATE repos SET service_status = ?, pid = ?, port = ?, exit_code = ?,
+                service_start_ticks = ?, service_log = ?, service_command = ?,
+                started_at = CASE WHEN ? THEN now() ELSE started_at END, updated_at = now()
+            WHERE id = ?
+            """,
+            [
+                status, pid, port, exit_code, start_ticks, log or current.service_log,
+                command or current.service_command, started, repo_id,
+            ],
+        )  # fmt: skip
         return _read(connection, repo_id)
 
     return store.transaction(update)

@@ -77,6 +77,18 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        3,
+        "supervised services: what is needed to recognise a service's process later",
+        """
+        ALTER TABLE repos ADD COLUMN service_start_ticks BIGINT;
+        ALTER TABLE repos ADD COLUMN service_log VARCHAR;
+        ALTER TABLE repos ADD COLUMN service_command VARCHAR[];
+        """,
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 

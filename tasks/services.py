@@ -1,0 +1,91 @@
+"""Tasks that supervise a repository's service: start, reconcile with the OS, stop, read its log.
+
+The process management itself is `phoenix.ecosystem.services`; these tasks keep DuckDB in step with
+it.  A status is never trusted from the database alone: every read asks the operating system, so a
+service that died (or was killed, or whose machine restarted) shows Exited with its exit code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from phoenix.ecosystem import services
+from phoenix.ecosystem.discover import analyze_repo
+from phoenix.ecosystem.runner import repo_environment
+from phoenix.errors import BadInput
+from phoenix.store import open_store
+from phoenix.store import repos as repo_store
+from phoenix.store.repos import RepoRecord
+from tasks.build import repo_venv
+
+
+def reconcile(record: RepoRecord) -> RepoRecord:
+    """The record with its service status as the operating system sees it now (and stored so)."""
+    if record.service_status != "Running" or record.pid is None:
+        return record
+    log = Path(record.service_log) if record.service_log else None
+    state = services.service_state(record.pid, record.service_start_ticks, log)
+    if state.status == "Running":
+        return record
+    return repo_store.set_service(
+        open_store(), record.id, state.status, exit_code=state.exit_code, log=record.service_log
+    )
+
+
+@task(name="reconcile-services", cache_policy=NO_CACHE)
+def reconcile_services(records: list[RepoRecord]) -> list[RepoRecord]:
+    return [reconcile(record) for record in records]
+
+
+@task(name="start-service", cache_policy=NO_CACHE)
+def start_repo_service(record: RepoRecord, home: Path, command: str | None) -> RepoRecord:
+    """Start the repository's start command (or the discovered `command`) as a service on $PORT."""
+    record = reconcile(record)
+    services.ensure_not_running(
+        record.pid if record.service_status == "Running" else None,
+        record.service_start_ticks,
+        f"{record.name} ({record.id})",
+    )
+    repo = Path(record.local_path)
+    if command:
+        argv = analyze_repo(repo).resolve(command).argv
+    elif record.start_command:
+        argv = record.start_command
+    else:
+        raise BadInput(
+            f"{record.name} has no start command: name one of its commands (phoenix ecosystem show)"
+        )
+    venv = repo_venv(home, record.id)
+    environment = repo_environment(repo, venv if venv.exists() else None)
+    log_path = home / "logs" / record.id / "service.log"
+    process = services.start_service(argv, repo, log_path, env=environment)
+    return repo_store.set_service(
+        open_store(), record.id, "Running", pid=process.pid, port=process.port,
+        start_ticks=process.start_ticks, log=str(log_path), command=process.argv, started=True,
+    )  # fmt: skip
+
+
+@task(name="stop-service", cache_policy=NO_CACHE)
+def stop_repo_service(record: RepoRecord, grace_s: float = 10.0) -> RepoRecord:
+    """SIGTERM to the service's process group, SIGKILL after the grace period; no orphans."""
+    record = reconcile(record)
+    if record.service_status != "Running" or record.pid is None:
+        return record
+    exit_code = services.stop_service(
+        record.pid,
+        record.pid,  # the service leads its own process group
+        grace_s=grace_s,
+        start_ticks=record.service_start_ticks,
+        log_path=Path(record.service_log) if record.service_log else None,
+    )
+    return repo_store.set_service(open_store(), record.id, "Stopped", exit_code=exit_code)
+
+
+@task(name="service-log", cache_policy=NO_CACHE)
+def service_log(record: RepoRecord, lines: int = 100) -> str:
+    if not record.service_log:
+        return ""
+    return services.tail(Path(record.service_log), lines)
