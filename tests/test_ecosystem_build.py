@@ -126,3 +126,14 @@ def test_the_router_runs_repository_commands(phoenix_home: Path, tmp_path: Path)
     reply = run_flow("router", {"command": f"ecosystem {record['id']} echo 'two words' x"})
     assert reply["type"] == "ecosystem" and reply["exit_code"] == 0
     assert json.loads(reply["stdout"]) == ["two words", "x"]
+
+
+def test_a_docker_repo_without_an_engine_fails_with_a_clear_reason(
+    phoenix_home: Path, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "boxed", {"Dockerfile": "FROM scratch\nEXPOSE 8080\n"})
+    record = imported(repo)
+    assert record["build_system"] == "docker"
+    built = ecosystem(record["id"], "build")
+    assert built["build_status"] == "BuildFailed"
+    assert "docker" in built["build_error"]
