@@ -7,6 +7,7 @@ failed clone leaves no folder behind; its error is sorted into "not found", "acc
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -35,21 +36,23 @@ class ClonedRepo(BaseModel):
     commit: str
 
 
+ACCESS_DENIED = re.compile(
+    r"authentication failed|could not read username|permission denied|terminal prompts disabled"
+    r"|\b40[13]\b"
+)
+NOT_THERE = re.compile(
+    r"not found|does not exist|does not appear to be a git repository|no such file|\b404\b"
+)
+
+
 def _clone_error(error: GitCommandError, source: RepoSource, branch: str | None) -> PhoenixError:
-    text = f"{error.stderr or ''} {error.stdout or ''}".lower()
+    # Only git's own words count: the URL itself (a port like 34035, say) must not match.
+    text = f"{error.stderr or ''} {error.stdout or ''}".lower().replace(source.url.lower(), "<url>")
     if branch and ("remote branch" in text and "not found" in text):
         return BadInput(f"The repository {source.url} has no branch {branch!r}")
-    if any(
-        phrase in text
-        for phrase in ("authentication failed", "could not read username", "403", "401",
-                       "permission denied", "terminal prompts disabled")
-    ):  # fmt: skip
+    if ACCESS_DENIED.search(text):
         return RepoAccessDenied(f"Access to {source.url} was denied: check GITHUB_PAT")
-    if any(
-        phrase in text
-        for phrase in ("not found", "does not exist", "does not appear to be a git repository",
-                       "no such file", "404")
-    ):  # fmt: skip
+    if NOT_THERE.search(text):
         return NotFound(f"No git repository at {source.url}")
     last_line = (error.stderr or str(error)).strip().splitlines()[-1:] or ["git failed"]
     return OperationFailed(f"Cloning {source.url} failed: {last_line[0]}")

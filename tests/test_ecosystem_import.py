@@ -119,3 +119,37 @@ def test_the_router_reaches_the_ecosystem(phoenix_home: Path, node_repo: Path) -
     reply = run_flow("router", {"command": f"ecosystem {record['id']} status"})
     assert reply["type"] == "ecosystem" and reply["id"] == record["id"]
     assert "npm" in reply["message"]
+
+
+@pytest.fixture
+def git_server(tmp_path: Path, node_repo: Path):
+    from tests.git_http import GitHTTPServer
+
+    root = tmp_path / "served"
+    (root / "acme").mkdir(parents=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(node_repo), str(root / "acme" / "webapp.git")],
+                   check=True)  # fmt: skip
+    server = GitHTTPServer(root)
+    yield server
+    server.close()
+
+
+def test_import_over_a_git_http_url(phoenix_home: Path, git_server, node_repo: Path) -> None:
+    record = run_flow("import-and-build-repo", {"source": f"{git_server.url}/acme/webapp.git"})
+    assert (record["name"], record["owner"]) == ("webapp", "acme")
+    assert record["commit"] == git(node_repo, "rev-parse", "HEAD")
+    with pytest.raises(NotFound):
+        run_flow("import-and-build-repo", {"source": f"{git_server.url}/acme/missing.git"})
+    assert len(ecosystem("list")["items"]) == 1
+
+
+def test_owner_repo_uses_the_forge_and_sends_the_token_as_a_header_only(
+    phoenix_home: Path, git_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", f"{git_server.url}/api/v3")
+    monkeypatch.setenv("GITHUB_PAT", "ghp_secret_token")
+    record = run_flow("import-and-build-repo", {"source": "acme/webapp"})
+    assert record["url"] == f"{git_server.url}/acme/webapp.git"
+    assert any(a and a.startswith("Basic ") for a in git_server.authorizations)
+    config = (Path(record["local_path"]) / ".git" / "config").read_text()
+    assert "ghp_secret_token" not in config and "ghp_secret_token" not in json.dumps(record)
