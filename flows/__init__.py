@@ -61,8 +61,6 @@ def _without_heartbeats() -> Any:
     context = prefect.context.get_settings_context()
     base, adjusted = _heartbeatless.get(id(context.settings), (None, None))
     if base is not context.settings:
-        adjusted = context.settings.copy_with_update(
-            updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
-        )
+        adjusted = context.settings.copy_with_update(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
         _heartbeatless[id(context.settings)] = (context.settings, adjusted)
     return prefect.context.SettingsContext(profile=context.profile, settings=adjusted)

@@ -18,14 +18,20 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from phoenix.ecosystem.source import resolve_source
-from phoenix.errors import UsageError
+from phoenix.errors import Conflict, UsageError
 from phoenix.settings import load_settings
 from phoenix.store import open_store
 from phoenix.store import repos as repo_store
 from phoenix.store.repos import RepoRecord
 from tasks.build import analyze_repository, build_repository, run_repo_command
-from tasks.git import ClonedRepo, clone_repo, remove_repo_folder
-from tasks.services import reconcile_services, service_log, start_repo_service, stop_repo_service
+from tasks.git import ClonedRepo, clone_repo, discard_clone, install_clone, remove_repo_folder
+from tasks.services import (
+    reconcile,
+    reconcile_services,
+    service_log,
+    start_repo_service,
+    stop_repo_service,
+)
 
 
 @task(name="record-repo", cache_policy=NO_CACHE)
@@ -55,6 +61,15 @@ def record_build_status(
 @task(name="repo-is-recorded", cache_policy=NO_CACHE)
 def repo_is_recorded(repo_id: str) -> bool:
     return any(record.id == repo_id for record in repo_store.list_repos(open_store()))
+
+
+@task(name="refuse-while-running", cache_policy=NO_CACHE)
+def refuse_while_running(repo_id: str) -> None:
+    """A re-import must not replace the working copy under a running service."""
+    existing = [r for r in repo_store.list_repos(open_store()) if r.id == repo_id]
+    for record in map(reconcile, existing):
+        if record.service_status == "Running":
+            raise Conflict(f"{record.name} ({record.id}) is running: stop it before importing it again")
 
 
 @task(name="forget-repo", cache_policy=NO_CACHE)
@@ -92,7 +107,13 @@ def import_and_build_repo(source: str, branch: str | None = None) -> dict[str, A
     settings = load_settings()
     repos_folder = settings.home / "repos"
     repo_source = resolve_source(source)
-    cloned = clone_repo(repo_source, (branch or "").strip() or None, repos_folder)
+    staged = clone_repo(repo_source, (branch or "").strip() or None, repos_folder)
+    try:
+        refuse_while_running(staged.id)
+        cloned = install_clone(staged)
+    except BaseException:
+        discard_clone(staged)
+        raise
     try:
         analysis = analyze_repository(cloned.local_path)
         record = record_repo(

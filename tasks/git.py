@@ -34,6 +34,7 @@ class ClonedRepo(BaseModel):
     local_path: str
     branch: str
     commit: str
+    staging_path: str | None = None  # where the clone waits until it is installed at local_path
 
 
 ACCESS_DENIED = re.compile(
@@ -60,9 +61,10 @@ def _clone_error(error: GitCommandError, source: RepoSource, branch: str | None)
 
 @task(name="clone-repo", cache_policy=NO_CACHE)
 def clone_repo(source: RepoSource, branch: str | None, repos_folder: Path) -> ClonedRepo:
-    """Clone `source` (at `branch`, or its default branch) to `repos_folder/<id>`.
+    """Clone `source` (at `branch`, or its default branch) into a staging folder.
 
-    Importing the same source and branch again replaces the old working copy with a fresh clone.
+    The clone is not in place yet: `install_clone` moves it to `repos_folder/<id>` (replacing an
+    older working copy) and `discard_clone` throws it away, so the flow can decide in between.
     """
     repos_folder.mkdir(parents=True, exist_ok=True)
     incoming = repos_folder / f".incoming-{uuid.uuid4().hex[:8]}"
@@ -82,17 +84,37 @@ def clone_repo(source: RepoSource, branch: str | None, repos_folder: Path) -> Cl
         actual_branch = repo.active_branch.name
         commit = repo.head.commit.hexsha
         repo.close()
-        identifier = repo_id(source.url, actual_branch)
-        destination = repos_folder / identifier
-        if destination.exists():
-            retired = repos_folder / f".retired-{uuid.uuid4().hex[:8]}"
-            destination.rename(retired)
-            shutil.rmtree(retired, ignore_errors=True)
-        incoming.rename(destination)
-    finally:
-        if incoming.exists():
-            shutil.rmtree(incoming, ignore_errors=True)
-    return ClonedRepo(id=identifier, local_path=str(destination), branch=actual_branch, commit=commit)
+    except BaseException:
+        shutil.rmtree(incoming, ignore_errors=True)
+        raise
+    identifier = repo_id(source.url, actual_branch)
+    return ClonedRepo(
+        id=identifier,
+        local_path=str(repos_folder / identifier),
+        branch=actual_branch,
+        commit=commit,
+        staging_path=str(incoming),
+    )
+
+
+@task(name="install-clone", cache_policy=NO_CACHE)
+def install_clone(cloned: ClonedRepo) -> ClonedRepo:
+    """Move a staged clone to its place, replacing the working copy of an earlier import."""
+    destination = Path(cloned.local_path)
+    if cloned.staging_path is None:
+        return cloned
+    if destination.exists():
+        retired = destination.with_name(f".retired-{uuid.uuid4().hex[:8]}")
+        destination.rename(retired)
+        shutil.rmtree(retired, ignore_errors=True)
+    Path(cloned.staging_path).rename(destination)
+    return cloned.model_copy(update={"staging_path": None})
+
+
+@task(name="discard-clone", cache_policy=NO_CACHE)
+def discard_clone(cloned: ClonedRepo) -> None:
+    if cloned.staging_path is not None:
+        shutil.rmtree(cloned.staging_path, ignore_errors=True)
 
 
 @task(name="remove-repo-folder", cache_policy=NO_CACHE)

@@ -99,3 +99,16 @@ def test_logs_and_remove_stop_the_service_first(web_repo: dict) -> None:
     assert answer(started["port"]) is None
     with pytest.raises(ProcessLookupError):
         os.kill(started["pid"], 0)
+
+
+def test_reimporting_a_running_repository_is_a_conflict(web_repo: dict, tmp_path: Path) -> None:
+    started = ecosystem(web_repo["id"], "start")
+    assert wait_for(lambda: answer(started["port"]), timeout_s=30)
+    source = web_repo["url"]
+    with pytest.raises(Conflict, match="stop it before importing it again"):
+        run_flow("import-and-build-repo", {"source": source})
+    assert answer(started["port"]), "the running service was left alone"
+    staged = [p.name for p in Path(web_repo["local_path"]).parent.iterdir() if p.name.startswith(".")]
+    assert staged == []
+    ecosystem(web_repo["id"], "stop")
+    assert run_flow("import-and-build-repo", {"source": source})["id"] == web_repo["id"]
