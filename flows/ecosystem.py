@@ -60,16 +60,15 @@ def record_build_status(
 
 @task(name="repo-is-recorded", cache_policy=NO_CACHE)
 def repo_is_recorded(repo_id: str) -> bool:
-    return any(record.id == repo_id for record in repo_store.list_repos(open_store()))
+    return repo_store.find_repo(open_store(), repo_id) is not None
 
 
 @task(name="refuse-while-running", cache_policy=NO_CACHE)
 def refuse_while_running(repo_id: str) -> None:
     """A re-import must not replace the working copy under a running service."""
-    existing = [r for r in repo_store.list_repos(open_store()) if r.id == repo_id]
-    for record in map(reconcile, existing):
-        if record.service_status == "Running":
-            raise Conflict(f"{record.name} ({record.id}) is running: stop it before importing it again")
+    record = repo_store.find_repo(open_store(), repo_id)
+    if record is not None and reconcile(record).service_status == "Running":
+        raise Conflict(f"{record.name} ({record.id}) is running: stop it before importing it again")
 
 
 @task(name="forget-repo", cache_policy=NO_CACHE)

@@ -16,7 +16,16 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
 from phoenix.ecosystem.discover import RepoAnalysis, analyze_repo
-from phoenix.ecosystem.runner import NOT_INSTALLED, log_tail, repo_environment, run_argv
+from phoenix.ecosystem.runner import NOT_INSTALLED, repo_environment, run_argv
+from phoenix.ecosystem.services import tail
+
+# How much of a build log is kept in DuckDB and shown with the record.
+LOG_TAIL_LINES = 200
+LOG_TAIL_BYTES = 4000
+
+
+def _kept_tail(log_path: Path) -> str:
+    return tail(log_path, LOG_TAIL_LINES, LOG_TAIL_BYTES)
 
 
 class BuildOutcome(BaseModel):
@@ -67,7 +76,7 @@ def build_repository(repo_id: str, local_path: str, home: Path, timeout_s: float
                             repo_environment(repo), timeout_s, log_path)  # fmt: skip
             if made.exit_code != 0:
                 return BuildOutcome(status="BuildFailed", reason="could not create a virtualenv",
-                                    log_tail=log_tail(log_path), steps=[])  # fmt: skip
+                                    log_tail=_kept_tail(log_path), steps=[])  # fmt: skip
     environment = repo_environment(repo, venv)
     steps = [step.argv for step in analysis.build_steps]
     for argv in steps:
@@ -75,11 +84,11 @@ def build_repository(repo_id: str, local_path: str, home: Path, timeout_s: float
         if result.exit_code != 0:
             reason = _failure_reason(argv, result.exit_code, result.stderr, result.timed_out)
             return BuildOutcome(
-                status="BuildFailed", reason=reason, log_tail=log_tail(log_path), steps=steps
+                status="BuildFailed", reason=reason, log_tail=_kept_tail(log_path), steps=steps
             )
     if not steps:
         log_path.write_text("nothing to build: no build steps were found\n")
-    return BuildOutcome(status="Built", log_tail=log_tail(log_path), steps=steps)
+    return BuildOutcome(status="Built", log_tail=_kept_tail(log_path), steps=steps)
 
 
 @task(name="run-repo-command", cache_policy=NO_CACHE)

@@ -28,12 +28,6 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> I
         PHOENIX_ORCH_RETRY_DELAY="0.01",
     )
     yield env
-    subprocess.run(
-        [PHOENIX, "server", "stop"],
-        env=env | {"PREFECT_API_URL": ""},
-        check=False,
-        capture_output=True,
-    )
     from phoenix import daemon
     from phoenix.settings import load_settings
 

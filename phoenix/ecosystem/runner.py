@@ -122,13 +122,3 @@ def _append_log(log_path: Path, result: RunResult, stdout: bytes, stderr: bytes)
         log.write(stdout)
         log.write(stderr)
         log.write(f"[exit {result.exit_code} after {result.duration_s:.1f} s]\n".encode())
-
-
-def log_tail(log_path: Path, limit: int = 4000) -> str:
-    """The end of a log, for the database and error messages."""
-    try:
-        with open(log_path, "rb") as log:
-            log.seek(max(log.seek(0, os.SEEK_END) - limit, 0))
-            return log.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""

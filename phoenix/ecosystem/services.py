@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -43,6 +42,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from phoenix.errors import BadInput, Conflict, OperationFailed
+from phoenix.managed_server import free_port as free_port  # re-exported for callers of $PORT
 
 POLL_S = 0.05
 _PORT_REF = re.compile(r"\$\{PORT\}|\$PORT(?![A-Za-z0-9_])")
@@ -127,13 +127,6 @@ def _supervisor_code() -> str:
 def exit_file_for(log_path: Path) -> Path:
     """Where the supervisor of the service logging to `log_path` records how it ended."""
     return log_path.with_name(log_path.name + ".exit")
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (the kernel's choice for port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def substitute_port(argv: list[str], port: int) -> list[str]:

@@ -101,6 +101,14 @@ def get_repo(store: Store, repo_id: str) -> RepoRecord:
     return store.read(lambda connection: _read(connection, repo_id))
 
 
+def find_repo(store: Store, repo_id: str) -> RepoRecord | None:
+    """The repository's record, or None when there is none (where absence is not an error)."""
+    try:
+        return get_repo(store, repo_id)
+    except NotFound:
+        return None
+
+
 def list_repos(store: Store) -> list[RepoRecord]:
     rows = store.read(
         lambda c: c.execute(
