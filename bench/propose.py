@@ -239,7 +239,12 @@ def run_flow_once(n: int) -> tuple[float, float, list[str], float]:
 
 
 class BareGather:
-    """N litellm calls at once on one long-lived event loop (its connection pool stays warm)."""
+    """N litellm calls at once on Phoenix's LLM event loop (its connection pool stays warm).
+
+    The same loop the flow's ORCHs hand their calls to: litellm keeps one logging worker per
+    process, bound to one loop, so a second loop in the same process would only measure that
+    worker being moved back and forth.
+    """
 
     def __init__(self) -> None:
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -250,7 +255,6 @@ class BareGather:
         # The very arguments the flow's ORCHs send (model, endpoint, key, timeout, max_tokens,
         # retries off), so both paths ask the chat server the same thing.
         self.arguments = completion_arguments(load_settings(), None)
-        self.loop = asyncio.new_event_loop()
 
     async def _gather(self, n: int) -> list[Any]:
         calls = [
@@ -264,8 +268,10 @@ class BareGather:
         return await asyncio.gather(*calls, return_exceptions=True)
 
     def run_once(self, n: int) -> tuple[float, float, list[str]]:
+        from phoenix.llm.io_loop import run_on_io_loop
+
         cpu, started = time.process_time(), time.perf_counter()
-        answers = self.loop.run_until_complete(self._gather(n))
+        answers = run_on_io_loop(self._gather(n), timeout_s=600.0)
         wall = time.perf_counter() - started
         failures = []
         for i, answer in enumerate(answers):
@@ -274,9 +280,6 @@ class BareGather:
             elif not answer.choices or not answer.choices[0].message.content:
                 failures.append(f"call {i}: empty answer")
         return wall, time.process_time() - cpu, failures
-
-    def close(self) -> None:
-        self.loop.close()
 
 
 # --- the measurement ---------------------------------------------------------------------------
@@ -403,9 +406,6 @@ class Bench:
             )
         return case
 
-    def close(self) -> None:
-        self.bare.close()
-
 
 # --- the report --------------------------------------------------------------------------------
 
@@ -517,17 +517,14 @@ def run_bench(options: argparse.Namespace, home: Path) -> dict[str, Any]:
         log(f"Prefect server up in {prefect.startup_s:.2f} s")
         try:
             bench = Bench(prefect, chat)
-            try:
-                warmup_n = max(options.sizes)
-                log(f"warming up at N={warmup_n} ...")
-                warmup_s = bench.warm_up(warmup_n)
-                cases = [
-                    bench.measure(latency, n, options.repeats)
-                    for latency in options.latencies
-                    for n in options.sizes
-                ]
-            finally:
-                bench.close()
+            warmup_n = max(options.sizes)
+            log(f"warming up at N={warmup_n} ...")
+            warmup_s = bench.warm_up(warmup_n)
+            cases = [
+                bench.measure(latency, n, options.repeats)
+                for latency in options.latencies
+                for n in options.sizes
+            ]
         finally:
             from phoenix.prefect_server import stop_server
             from phoenix.settings import load_settings

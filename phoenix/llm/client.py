@@ -5,6 +5,8 @@ have to: which model answers (any litellm model string; by default the embedded 
 in-process by `phoenix.llm.local_model`), how many calls may be in flight in this process at once
 (`PHOENIX_LLM_CONCURRENCY`), and whether a failure is worth retrying (`LLMRetryableError`: timeouts,
 429, 5xx, connection) or not (`LLMFinalError`: authentication, bad request, unknown model).
+The calls themselves run on one event loop per process (`phoenix.llm.io_loop`), whichever
+thread makes them.
 Retrying itself is left to Prefect (the tasks' `retries`), so litellm's and the OpenAI client's own
 retries are switched off: a retry that Prefect cannot see is a retry nobody can count or bound.
 """
@@ -16,8 +18,11 @@ import threading
 from typing import Any
 
 from phoenix.errors import OperationFailed
+from phoenix.llm.io_loop import run_on_io_loop
 from phoenix.settings import LOCAL_MODEL, PhoenixSettings
 
+TIMEOUT_GRACE_S = 5.0
+"""How long past its own timeout a call may run before Phoenix stops waiting for it."""
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
 Message = dict[str, str]
@@ -57,19 +62,13 @@ def _import_litellm() -> Any:
     # litellm fetches a price map from the network at import unless told not to; there is no
     # network here and the map is not needed.  It is imported lazily: it costs about 3 s.
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    # Its HTTP client allows 500 connections per host, which would quietly cap the calls in flight
+    # below PHOENIX_LLM_CONCURRENCY (up to 512 ORCHs talk to one host); the cap is ours to set.
+    os.environ.setdefault("AIOHTTP_CONNECTOR_LIMIT_PER_HOST", "0")
     import litellm
 
     litellm.telemetry = False
     litellm.suppress_debug_info = True
-    if litellm.client_session is None:
-        # litellm's default HTTP client allows 100 connections, which would quietly cap the calls
-        # in flight below PHOENIX_LLM_CONCURRENCY; the cap is ours to set.
-        import httpx
-
-        litellm.client_session = httpx.Client(
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=512),
-            timeout=httpx.Timeout(600.0),
-        )
     return litellm
 
 
@@ -139,9 +138,11 @@ def complete(
         register_local_provider()
     arguments = completion_arguments(settings, max_tokens)
     secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    request = litellm.acompletion(messages=messages, temperature=temperature, **arguments)
     with concurrency_cap(settings.llm_concurrency):
         try:
-            response = litellm.completion(messages=messages, temperature=temperature, **arguments)
+            # litellm's own timeout ends a slow call; the guard only catches a call that ignores it.
+            response = run_on_io_loop(request, settings.llm_timeout + TIMEOUT_GRACE_S)
         except LLMError:
             raise
         except Exception as error:  # noqa: BLE001 - every failure is sorted, none is swallowed
