@@ -7,11 +7,15 @@ a fixed latency L:
 
     bare   `asyncio.gather` of N distinct `litellm.acompletion` calls (no cap, no retries);
     flow   `run_flow("propose-improvements", {"seed": ..., "n": N})` on an already-started
-           Prefect API server, timed end to end as a caller sees it.
+           Prefect API server, timed end to end as a caller sees it;
+    floor  Prefect's own floor for the same shape: a flow on the same ThreadPool task runner mapping
+           N task runs that do nothing but wait L seconds — what any one-task-run-per-ORCH design
+           costs here before it does any work.
 
 For each (L, N) it prints the median walls, the ratio flow/bare and the per-ORCH overhead
-(flow − bare) / N.  The issue's targets: at N = 64 and L = 1 s the flow takes at most 1.25 × the
-bare gather; at L = 0 and N = 256 the overhead is at most 15 ms per ORCH.  The Prefect server's
+(flow − bare) / N, and the same two figures for the floor.  The issue's targets: at N = 64 and
+L = 1 s the flow takes at most 1.25 × the bare gather; at L = 0 and N = 256 the overhead is at most
+15 ms per ORCH.  The Prefect server's
 start-up is timed and reported on its own, never inside a run.
 
 Measurement hygiene, because this runs on small machines: a fresh PHOENIX_HOME (the user's state is
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -238,6 +243,41 @@ def run_flow_once(n: int) -> tuple[float, float, list[str], float]:
     return wall, time.process_time() - cpu, failures, float(result["wall_s"])
 
 
+@functools.cache
+def floor_flow() -> Callable[[int, float], int]:
+    """A flow of the propose flow's shape whose N task runs only wait: Prefect's cost, alone."""
+    from prefect import flow, task, unmapped
+    from prefect.cache_policies import NO_CACHE
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from phoenix.settings import MAX_ORCHS
+
+    @task(name="floor-orch", task_run_name="floor-{index}", cache_policy=NO_CACHE)
+    def wait(index: int, latency_s: float) -> int:
+        time.sleep(latency_s)
+        return index
+
+    @flow(name="prefect-floor", task_runner=ThreadPoolTaskRunner(max_workers=MAX_ORCHS))
+    def floor(n: int, latency_s: float) -> int:
+        futures = wait.map(index=range(n), latency_s=unmapped(latency_s))
+        return len([future.result() for future in futures])
+
+    return floor
+
+
+def run_floor_once(n: int, latency_s: float) -> float:
+    from flows import without_heartbeats
+
+    floor = floor_flow()
+    started = time.perf_counter()
+    with without_heartbeats():  # as `run_flow` runs the propose flow
+        done = floor(n, latency_s)
+    wall = time.perf_counter() - started
+    if done != n:
+        raise RuntimeError(f"the floor flow finished {done} of {n} task runs")
+    return wall
+
+
 class BareGather:
     """N litellm calls at once on Phoenix's LLM event loop (its connection pool stays warm).
 
@@ -297,6 +337,8 @@ class Case:
     """Prefect server CPU from the start of a flow run until the server settled again."""
     flow_settle_s: list[float] = field(default_factory=list)
     """How long after a flow run the server kept ingesting its events."""
+    floor_s: list[float] = field(default_factory=list)
+    """Walls of Prefect's floor: the same fan-out of task runs that only wait L."""
 
     def median(self, path: str, read: Callable[[Run], float | None]) -> float:
         values = [read(run) for run in getattr(self, path)]
@@ -319,6 +361,20 @@ class Case:
         return (self.flow_s - self.bare_s) / self.n * 1000
 
     @property
+    def floor_ratio(self) -> float:
+        return statistics.median(self.floor_s) / self.bare_s
+
+    @property
+    def floor_overhead_ms(self) -> float:
+        return (statistics.median(self.floor_s) - self.bare_s) / self.n * 1000
+
+    @property
+    def bound_s(self) -> float:
+        """The least a one-task-run-per-ORCH flow can take in one process: Prefect's floor plus
+        the CPU of the LLM calls themselves, which share that process's GIL with it."""
+        return statistics.median(self.floor_s) + self.median("bare", lambda run: run.client_cpu_s)
+
+    @property
     def failures(self) -> list[str]:
         return [failure for run in self.bare + self.flow for failure in run.failures]
 
@@ -332,6 +388,11 @@ class Case:
             "flow_fanout_wall_s": round(self.median("flow", lambda run: run.inner_wall_s), 4),
             "ratio": round(self.ratio, 3),
             "overhead_ms_per_orch": round(self.overhead_ms, 2),
+            "floor_wall_s": round(statistics.median(self.floor_s), 4),
+            "floor_ratio": round(self.floor_ratio, 3),
+            "floor_overhead_ms_per_task": round(self.floor_overhead_ms, 2),
+            "bound_ratio": round(self.bound_s / self.bare_s, 3),
+            "bound_overhead_ms_per_orch": round((self.bound_s - self.bare_s) / self.n * 1000, 2),
             "bare_client_cpu_ms_per_call": round(
                 self.median("bare", lambda run: run.client_cpu_s) / n * 1000, 2
             ),
@@ -375,6 +436,10 @@ class Bench:
         case.flow_server_cpu_s.append(self.prefect.cpu_s() - server_cpu)
         return run
 
+    def measure_floor(self, case: Case) -> None:
+        self.prefect.wait_until_settled()
+        case.floor_s.append(run_floor_once(case.n, case.latency_s))
+
     def _run(
         self, wall: float, cpu: float, failures: list[str], n: int, inner: float | None = None
     ) -> Run:
@@ -388,6 +453,7 @@ class Bench:
         started = time.perf_counter()
         self.measure_flow(Case(0.0, n))
         self.measure_bare(0.0, n)
+        self.measure_floor(Case(0.0, n))
         return time.perf_counter() - started
 
     def measure(self, latency_s: float, n: int, repeats: int) -> Case:
@@ -400,9 +466,11 @@ class Bench:
             else:
                 case.bare.append(self.measure_bare(latency_s, n))
                 case.flow.append(self.measure_flow(case))
+            self.measure_floor(case)
             log(
                 f"L={latency_s:g}s N={n} repeat {repeat + 1}/{repeats}: "
                 f"bare {case.bare[-1].wall_s:.3f}s flow {case.flow[-1].wall_s:.3f}s"
+                f" floor {case.floor_s[-1]:.3f}s"
             )
         return case
 
@@ -426,6 +494,10 @@ def verdicts(cases: list[Case]) -> list[dict[str, Any]]:
             " ms",
         ),
     ]
+    bounds = {
+        "flow/bare at L=1s, N=64": lambda c: c.bound_s / c.bare_s,
+        "overhead per ORCH at L=0, N=256": lambda c: (c.bound_s - c.bare_s) / c.n * 1000,
+    }
     results = []
     for name, case, limit, read, unit in targets:
         if case is None:
@@ -435,8 +507,16 @@ def verdicts(cases: list[Case]) -> list[dict[str, Any]]:
         else:
             value = read(case)
             verdict = "PASS" if value <= limit else "MISS"
+        bound = None if case is None else bounds[name](case)
         results.append(
-            {"target": name, "limit": limit, "unit": unit.strip(), "value": value, "verdict": verdict}
+            {
+                "target": name,
+                "limit": limit,
+                "unit": unit.strip(),
+                "value": value,
+                "verdict": verdict,
+                "bound": bound,
+            }
         )
     return results
 
@@ -453,6 +533,7 @@ def print_report(document: dict[str, Any]) -> None:
     )
     header = (
         f"{'L s':>4} {'N':>4} │ {'bare s':>7} {'flow s':>7} {'flow/bare':>9} {'ovh ms/ORCH':>11} │"
+        f" {'floor s':>7} {'floor/bare':>10} {'ovh ms/task':>11} │"
         f" {'fan-out s':>9} {'in-flight b/f':>13} │ {'cpu ms/call b':>13} {'cpu ms/ORCH f':>13}"
         f" {'srv cpu ms/ORCH':>15} {'settle s':>8}"
     )
@@ -464,6 +545,8 @@ def print_report(document: dict[str, Any]) -> None:
         print(
             f"{case['latency_s']:>4g} {case['n']:>4} │ {case['bare_wall_s']:>7.3f}"
             f" {case['flow_wall_s']:>7.3f} {case['ratio']:>9.2f} {case['overhead_ms_per_orch']:>11.2f}"
+            f" │ {case['floor_wall_s']:>7.3f} {case['floor_ratio']:>10.2f}"
+            f" {case['floor_overhead_ms_per_task']:>11.2f}"
             f" │ {case['flow_fanout_wall_s']:>9.3f} {in_flight:>13} │"
             f" {case['bare_client_cpu_ms_per_call']:>13.2f} {case['flow_client_cpu_ms_per_orch']:>13.2f}"
             f" {case['flow_server_cpu_ms_per_orch']:>15.2f} {case['flow_settle_s']:>8.2f}"
@@ -474,6 +557,9 @@ def print_report(document: dict[str, Any]) -> None:
             print(f"      ... and {len(case['failures']) - 5} more failures")
     print()
     print(
+        "floor = Prefect alone: the same fan-out of task runs that only wait L (no LLM, no records);\n"
+        "bound = floor wall + the bare path's CPU: the least any flow with one task run per ORCH can\n"
+        "take in one process, since Prefect's work and litellm's share its GIL;\n"
         "fan-out = the flow's own timing of its ORCH map + gather; cpu = this process's CPU"
         " (b = bare, f = flow);\nsrv cpu = Prefect server CPU from the flow run's start until it"
         " settled; settle = how long it kept ingesting after the run."
@@ -482,7 +568,12 @@ def print_report(document: dict[str, Any]) -> None:
     for target in document["targets"]:
         unit = target["unit"] if target["unit"] == "×" else f" {target['unit']}"
         value = "—" if target["value"] is None else f"{target['value']:.2f}{unit}"
-        print(f"{target['verdict']:<5} {target['target']}: {value} (target ≤ {target['limit']:g}{unit})")
+        bound = target["bound"]
+        bound_text = "" if bound is None else f"; floor + LLM CPU bound: {bound:.2f}{unit}"
+        print(
+            f"{target['verdict']:<5} {target['target']}: {value} (target ≤ {target['limit']:g}{unit})"
+            + bound_text
+        )
 
 
 # --- main --------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def run_flow(name: str, parameters: dict[str, Any]) -> Any:
         inspect.signature(function).bind(**parameters)
     except TypeError as error:
         raise UsageError(f"Bad parameters for {name}: {error}") from None
-    with _without_heartbeats():
+    with without_heartbeats():
         try:
             return function(**parameters)
         except (ParameterTypeError, SignatureMismatchError) as error:
@@ -49,7 +49,7 @@ def run_flow(name: str, parameters: dict[str, Any]) -> Any:
 _heartbeatless: dict[int, tuple[Any, Any]] = {}
 
 
-def _without_heartbeats() -> Any:
+def without_heartbeats() -> Any:
     """Prefect's current settings with heartbeats off, as a settings context.
 
     `prefect.settings.temporary_settings` does the same but builds a new Settings object each time
