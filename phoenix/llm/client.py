@@ -132,17 +132,19 @@ def complete(
 ) -> str:
     """The model's answer to `messages`, or an `LLMError`."""
     litellm = _import_litellm()
+    # litellm's own timeout ends a slow call; the guard only catches a call that ignores it.
+    guard_s = settings.llm_timeout + TIMEOUT_GRACE_S
     if settings.llm_model == LOCAL_MODEL or settings.llm_model.startswith("local/"):
-        from phoenix.llm.local_model import register_local_provider
+        from phoenix.llm.local_model import LOCK_WAIT_S, register_local_provider
 
         register_local_provider()
+        guard_s += LOCK_WAIT_S  # waiting for the embedded model is queueing, not slowness
     arguments = completion_arguments(settings, max_tokens)
     secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-    request = litellm.acompletion(messages=messages, temperature=temperature, **arguments)
     with concurrency_cap(settings.llm_concurrency):
+        request = litellm.acompletion(messages=messages, temperature=temperature, **arguments)
         try:
-            # litellm's own timeout ends a slow call; the guard only catches a call that ignores it.
-            response = run_on_io_loop(request, settings.llm_timeout + TIMEOUT_GRACE_S)
+            response = run_on_io_loop(request, guard_s)
         except LLMError:
             raise
         except Exception as error:  # noqa: BLE001 - every failure is sorted, none is swallowed

@@ -26,8 +26,9 @@ _thread: threading.Thread | None = None
 
 
 def _forget_after_fork() -> None:
-    global _loop, _thread
-    _loop, _thread = None, None
+    # Another thread may have held the lock at the fork: the child starts with a fresh one.
+    global _lock, _loop, _thread
+    _lock, _loop, _thread = threading.Lock(), None, None
 
 
 if hasattr(os, "register_at_fork"):
