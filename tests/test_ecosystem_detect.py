@@ -13,9 +13,9 @@ from phoenix.ecosystem import (
     UnknownCommand,
     analyze_repo,
     detect_build_systems,
+    gradle_plugins,
     parse_makefile,
 )
-from phoenix.ecosystem.discover import gradle_plugins
 from phoenix.errors import NotFound
 
 

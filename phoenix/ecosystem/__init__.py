@@ -2,8 +2,9 @@
 
 `analyze_repo(path)` → `RepoAnalysis`: the build systems at the root (priority order and primary in
 `detect.py`), every command they declare, the primary's build steps and the start command
-(`discover.py`).  Nothing here runs a build, touches the network, Prefect or DuckDB: the
-import-and-build flow and the service runner use the analysis.
+(`discover.py`; the Makefile and Gradle parsers are `makefile.py` and `gradle.py`).  Nothing here
+runs a build, touches the network, Prefect or DuckDB: the import-and-build flow and the service
+runner use the analysis.
 """
 
 from phoenix.ecosystem.detect import (
@@ -19,8 +20,9 @@ from phoenix.ecosystem.discover import (
     RepoAnalysis,
     UnknownCommand,
     analyze_repo,
-    parse_makefile,
 )
+from phoenix.ecosystem.gradle import gradle_plugins
+from phoenix.ecosystem.makefile import parse_makefile
 
 __all__ = [
     "PRIMARY_ORDER",
@@ -33,5 +35,6 @@ __all__ = [
     "analyze_repo",
     "choose_primary",
     "detect_build_systems",
+    "gradle_plugins",
     "parse_makefile",
 ]

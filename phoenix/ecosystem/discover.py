@@ -61,6 +61,8 @@ from phoenix.ecosystem.detect import (
     choose_primary,
     detect_build_systems,
 )
+from phoenix.ecosystem.gradle import GRADLE_PLUGIN_TASKS, gradle_plugins
+from phoenix.ecosystem.makefile import parse_makefile
 from phoenix.errors import NotFound
 
 
@@ -290,53 +292,6 @@ def discover_maven(files: RepoFiles, system: BuildSystem) -> Discovery:
 
 # --- Gradle ----------------------------------------------------------------------------------------
 
-_GRADLE_COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
-_GRADLE_PLUGINS_BLOCK = re.compile(r"\bplugins\s*\{")
-_GRADLE_ID = re.compile(r"""\bid\s*\(?\s*["']([\w.\-]+)["']""")
-_GRADLE_KOTLIN = re.compile(r"""\bkotlin\s*\(\s*["']([\w.\-]+)["']\s*\)""")
-_GRADLE_BARE = re.compile(r"^\s*`?([\w\-]+)`?\s*(?:version\b.*)?$", re.MULTILINE)
-_GRADLE_APPLY = re.compile(r"""\bapply\s*\(?\s*plugin\s*[:=]\s*["']([\w.\-]+)["']""")
-
-_GRADLE_BASE_TASKS = ("build", "assemble", "check", "clean")
-_GRADLE_JAVA_TASKS = (*_GRADLE_BASE_TASKS, "classes", "jar", "test", "javadoc")
-GRADLE_PLUGIN_TASKS: dict[str, tuple[str, ...]] = {
-    "base": _GRADLE_BASE_TASKS,
-    "java": _GRADLE_JAVA_TASKS,
-    "java-library": _GRADLE_JAVA_TASKS,
-    "groovy": _GRADLE_JAVA_TASKS,
-    "scala": _GRADLE_JAVA_TASKS,
-    "org.jetbrains.kotlin.jvm": _GRADLE_JAVA_TASKS,
-    "application": (*_GRADLE_JAVA_TASKS, "run", "installDist", "distZip"),
-    "war": (*_GRADLE_JAVA_TASKS, "war"),
-    "org.springframework.boot": ("bootRun", "bootJar"),
-}
-"""Tasks each known plugin adds.  Plugins outside this table (and version-catalog `alias(...)`
-entries, which need the catalog to resolve) add tasks we cannot name, so none are claimed."""
-
-
-def gradle_plugins(script: str) -> list[str]:
-    """Plugin ids applied by a Groovy or Kotlin build script: the `plugins { }` block (`id 'java'`,
-    `id("application")`, bare `java`, `kotlin("jvm")`) and legacy `apply plugin: 'java'` lines."""
-    script = _GRADLE_COMMENTS.sub("", script)
-    plugins: list[str] = []
-    for match in _GRADLE_PLUGINS_BLOCK.finditer(script):
-        block = _braced(script, match.end())
-        plugins += _GRADLE_ID.findall(block)
-        plugins += [f"org.jetbrains.kotlin.{m}" for m in _GRADLE_KOTLIN.findall(block)]
-        plugins += [m for m in _GRADLE_BARE.findall(block) if m in GRADLE_PLUGIN_TASKS]
-    plugins += _GRADLE_APPLY.findall(script)
-    return list(dict.fromkeys(plugins))
-
-
-def _braced(text: str, start: int) -> str:
-    """The text from `start` to the brace that closes the one just before it."""
-    depth = 1
-    for index in range(start, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[index], 0)
-        if depth == 0:
-            return text[start:index]
-    return text[start:]
-
 
 def discover_gradle(files: RepoFiles, system: BuildSystem) -> Discovery:
     """The tasks of the plugins the root build script applies, run through the wrapper when the
@@ -418,104 +373,6 @@ def discover_python(files: RepoFiles, system: BuildSystem) -> Discovery:
 
 
 # --- Make ------------------------------------------------------------------------------------------
-
-_MAKE_ASSIGNMENT = re.compile(r"^(?:(?:export|override|private)\s+)*[^\s:#=]+\s*(?::{1,3}=|[?+!]?=)")
-_MAKE_DIRECTIVES = frozenset(
-    {
-        *("include", "-include", "sinclude", "load", "-load", "vpath"),
-        *("ifeq", "ifneq", "ifdef", "ifndef", "else", "endif"),
-        *("export", "unexport", "override", "undefine", "private"),
-    }
-)
-_MAKE_CONTINUATION = re.compile(r"\\\r?\n")
-_MAKE_COMMENT = re.compile(r"(?<!\\)#")
-
-
-@dataclass
-class MakeTarget:
-    """A target of a Makefile and the recipe lines written under its rules."""
-
-    name: str
-    recipe: list[str] = field(default_factory=list)
-    phony: bool = False
-
-
-def _rule_colon(line: str) -> int:
-    """Index of the colon that separates a rule's targets, skipping `$(...)`/`${...}`; -1 if none."""
-    if "$" not in line:
-        return line.find(":")
-    depth = 0
-    for index, char in enumerate(line):
-        if char in "({" and index and line[index - 1] == "$":
-            depth += 1
-        elif char in ")}" and depth:
-            depth -= 1
-        elif char == ":" and not depth:
-            return index
-    return -1
-
-
-def _strip_comment(line: str) -> str:
-    """The line without a `#` comment (an escaped `\\#` is kept)."""
-    if "#" not in line:
-        return line
-    match = _MAKE_COMMENT.search(line)
-    return line[: match.start()] if match else line
-
-
-def parse_makefile(text: str) -> list[MakeTarget]:
-    """The targets a person can ask make for, in the order the Makefile first names them.
-
-    Parsed, not evaluated: variable assignments, directives and `define` bodies are skipped;
-    special targets (`.PHONY`, `.DEFAULT`, suffix rules — anything starting with `.`), pattern rules
-    (`%`) and targets made of variables (`$(OUT)/x`) are left out because they are not names one can
-    type; lines with a target-specific variable (`debug: CFLAGS += -g`) define no rule.  Both
-    branches of a conditional are read, and included makefiles are not followed.
-    """
-    targets: dict[str, MakeTarget] = {}
-    phony: set[str] = set()
-    current: list[MakeTarget] = []
-    in_define = False
-    for raw in _MAKE_CONTINUATION.sub(" ", text).splitlines():
-        if in_define:
-            in_define = raw.strip() != "endef"
-            continue
-        if raw.startswith("\t"):
-            for target in current:
-                target.recipe.append(raw.strip())
-            continue
-        line = _strip_comment(raw).strip()
-        if not line:
-            continue
-        words = line.split()
-        if words[0] == "define":
-            in_define = True
-            current = []
-            continue
-        colon = _rule_colon(line)
-        # A directive word followed by a colon is a target that happens to share its name.
-        is_directive = words[0] in _MAKE_DIRECTIVES and line[len(words[0]) :].lstrip()[:1] != ":"
-        if _MAKE_ASSIGNMENT.match(line) or is_directive or colon < 0:
-            current = []
-            continue
-        names, rest = line[:colon], line[colon + 1 :].removeprefix(":")
-        if _MAKE_ASSIGNMENT.match(rest.strip()):
-            current = []  # a target-specific variable, not a rule
-            continue
-        prerequisites, _, inline_recipe = rest.partition(";")
-        current = []
-        for name in names.replace("&", " ").split():
-            if name == ".PHONY":
-                phony.update(prerequisites.split())
-            if name.startswith(".") or "%" in name or "$" in name:
-                continue
-            current.append(targets.setdefault(name, MakeTarget(name)))
-        if inline_recipe.strip():
-            for target in current:
-                target.recipe.append(inline_recipe.strip())
-    for target in targets.values():
-        target.phony = target.name in phony
-    return list(targets.values())
 
 
 def discover_make(files: RepoFiles, system: BuildSystem) -> Discovery:
