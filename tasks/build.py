@@ -51,6 +51,13 @@ def repo_venv(home: Path, repo_id: str) -> Path:
     return home / "venvs" / repo_id
 
 
+def command_environment(home: Path, repo_id: str, repo: Path) -> dict[str, str]:
+    """The environment a repository's commands and service run in: its own virtualenv, if a build
+    made one."""
+    venv = repo_venv(home, repo_id)
+    return repo_environment(repo, venv if venv.exists() else None)
+
+
 def _failure_reason(argv: list[str], exit_code: int, stderr: str, timed_out: bool) -> str:
     if exit_code == NOT_INSTALLED and "not installed" in stderr:
         return stderr.strip()
@@ -98,8 +105,7 @@ def run_repo_command(
     """Run a discovered command with `args` appended as argv (never through a shell)."""
     repo = Path(local_path)
     command = analyze_repo(repo).resolve(name)
-    venv = repo_venv(home, repo_id)
-    environment = repo_environment(repo, venv if venv.exists() else None)
+    environment = command_environment(home, repo_id, repo)
     result = run_argv([*command.argv, *args], repo, environment, timeout_s)
     return {
         "command": command.name,

@@ -14,12 +14,11 @@ from prefect.cache_policies import NO_CACHE
 
 from phoenix.ecosystem import services
 from phoenix.ecosystem.discover import analyze_repo
-from phoenix.ecosystem.runner import repo_environment
 from phoenix.errors import BadInput
 from phoenix.store import open_store
 from phoenix.store import repos as repo_store
 from phoenix.store.repos import RepoRecord
-from tasks.build import repo_venv
+from tasks.build import command_environment
 
 
 def reconcile(record: RepoRecord) -> RepoRecord:
@@ -58,8 +57,7 @@ def start_repo_service(record: RepoRecord, home: Path, command: str | None) -> R
         raise BadInput(
             f"{record.name} has no start command: name one of its commands (phoenix ecosystem show)"
         )
-    venv = repo_venv(home, record.id)
-    environment = repo_environment(repo, venv if venv.exists() else None)
+    environment = command_environment(home, record.id, repo)
     log_path = home / "logs" / record.id / "service.log"
     process = services.start_service(argv, repo, log_path, env=environment)
     return repo_store.set_service(

@@ -20,7 +20,8 @@ from phoenix.errors import BadInput
 
 OWNER_REPO = re.compile(r"(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+?)(?:\.git)?")
 SCP_LIKE = re.compile(r"[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:(?P<path>.+)")
-REMOTE_SCHEMES = ("http", "https", "git", "ssh", "file")
+NETWORK_SCHEMES = ("http", "https", "git", "ssh")
+REMOTE_SCHEMES = (*NETWORK_SCHEMES, "file")
 
 
 class RepoSource(BaseModel):
@@ -40,6 +41,12 @@ class RepoSource(BaseModel):
                 "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic.decode()}",
             }
         return environment
+
+
+def is_network_url(text: str) -> bool:
+    """Whether `text` is a git URL reached over the network (not a folder or `file://` here)."""
+    prefixes = tuple(f"{scheme}://" for scheme in NETWORK_SCHEMES)
+    return text.startswith(prefixes) or SCP_LIKE.fullmatch(text) is not None
 
 
 def web_base_url(github_api_url: str | None) -> str:

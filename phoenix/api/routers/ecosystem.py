@@ -8,12 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
 from phoenix.api.models import ErrorResponse
-from phoenix.ecosystem.source import SCP_LIKE
+from phoenix.ecosystem.source import is_network_url
 from phoenix.errors import BadInput
 
 router = APIRouter(prefix="/api/ecosystem", tags=["ecosystem"])
-
-REMOTE_PREFIXES = ("https://", "http://", "ssh://", "git://")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 422, 501)
@@ -54,7 +52,7 @@ def _flow(name: str, **parameters: Any) -> Any:
 def import_repo(request: ImportRequest) -> dict[str, Any]:
     """Clone a repository, read its build systems and commands, and record it."""
     url = request.url
-    if url and not url.startswith(REMOTE_PREFIXES) and not SCP_LIKE.fullmatch(url):
+    if url and not is_network_url(url):
         # The API may be reachable from other machines: it never clones the server's own folders.
         raise BadInput("Give a remote git URL (https, http, ssh, git); local folders are CLI-only")
     return _flow("import-and-build-repo", source=request.source, branch=request.branch)
