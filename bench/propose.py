@@ -575,8 +575,8 @@ def print_report(document: dict[str, Any]) -> None:
     print()
     print(
         "floor = Prefect alone: the same fan-out of task runs that only wait L (no LLM, no records);\n"
-        "bound = floor wall + the bare path's CPU: the least any flow with one task run per ORCH can\n"
-        "take in one process, since Prefect's work and litellm's share its GIL;\n"
+        "bound = floor wall + the bare path's CPU: an estimate of the least any flow with one task run\n"
+        "per ORCH can take in one process, since Prefect's work and litellm's share its GIL;\n"
         "fan-out = the flow's own timing of its ORCH map + gather; cpu = this process's CPU"
         " (b = bare, f = flow);\nsrv cpu = Prefect server CPU from the flow run's start until it"
         " settled; settle = how long it kept ingesting after the run."
