@@ -63,6 +63,20 @@ class OperationFailed(PhoenixError):
     """The operation ran and failed (an LLM that did not answer, say)."""
 
 
+class BuildFailed(OperationFailed):
+    """A repository's build ran and failed; its record (status, reason, log tail) is kept."""
+
+    code = "build_failed"
+    http_status = 502
+
+
+class CommandFailed(OperationFailed):
+    """A repository's command ran and exited non-zero; its output is kept in the result."""
+
+    code = "command_failed"
+    http_status = 502
+
+
 def _error_classes(root: type[PhoenixError] = PhoenixError) -> dict[str, type[PhoenixError]]:
     """Every error class by its code, subclasses defined in other modules included."""
     classes = {root.code: root}

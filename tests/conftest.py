@@ -8,17 +8,17 @@ and by every `phoenix` subprocess the tests start.
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="phoenix-tests-"))
@@ -51,6 +51,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         APILogWorker.drain_all(timeout=10)
         EventsWorker.drain_all(timeout=10)
     stop_server(load_settings())
+    shutil.rmtree(SESSION_HOME, ignore_errors=True)
+
+
+def require_tool(*names: str) -> None:
+    """Skip the test when a program it needs is not installed, and say which.
+
+    Under CI (`CI=true`) a missing tool fails the test instead: `.ci/run` installs every tool the
+    suite needs, so a skip there would hide a missing install step.
+    """
+    missing = [name for name in names if shutil.which(name) is None]
+    if not missing:
+        return
+    reason = f"needs {', '.join(missing)} on PATH (.ci/run installs it)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -68,12 +84,9 @@ class ChatServer:
         self.url = url
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+        reply = httpx.request(method, self.url + path, json=body, timeout=10)
+        reply.raise_for_status()
+        return reply.json()
 
     def control(self, **behaviour: Any) -> dict[str, Any]:
         return self._call("POST", "/control", behaviour)
