@@ -1,47 +1,47 @@
-"""Phoenix's settings: one typed model, read from the environment.
+"""Phoenix's settings: one typed model, read from the `PHOENIX_*` environment variables.
 
-The environment names are a public contract (DESIGN.md §2).  A Prefect block in `blocks/` can hold the
-same settings for deployments; `PhoenixSettings.merged_with` lets the environment win over it.
+Each field has one variable, `PHOENIX_` and its name in capitals (`llm_model` ← `PHOENIX_LLM_MODEL`);
+pydantic parses the text, and a value it cannot use is a `SettingsError` that names the variable.
+The names are a public contract (docs/design.md, "Environment").  A Prefect block in `blocks/` can
+hold the same settings for deployments; `PhoenixSettings.merged_with` lets the environment win.
+
+Why not pydantic-settings' `BaseSettings`: it re-reads the process's environment whenever a model is
+validated, `model_validate` included, so settings handed to a task or a Dask worker would take that
+process's variables for the fields left unset; and it needs a custom source anyway for a blank
+variable that counts as unset and for reading a given mapping.  The mapping below is the whole job.
 This module imports neither Prefect nor litellm so that `phoenix --help` stays fast.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+
+from phoenix.errors import UsageError
 
 LOCAL_MODEL = "local/smollm2"
-"""The litellm model string of the embedded model that runs in-process (DESIGN.md §3)."""
+"""The litellm model string of the embedded model that runs in-process (docs/design.md, "LLM")."""
 
 MAX_ORCHS = 512
 """The most ORCH sub-agents one propose-improvements run may fan out to."""
 
-# Environment variable -> field name.  Only variables that are set take part.
-ENVIRONMENT = {
-    "PHOENIX_HOME": "home",
-    "PHOENIX_LLM_MODEL": "llm_model",
-    "PHOENIX_LLM_API_BASE": "llm_api_base",
-    "PHOENIX_LLM_API_KEY": "llm_api_key",
-    "PHOENIX_LLM_CONCURRENCY": "llm_concurrency",
-    "PHOENIX_LLM_TIMEOUT": "llm_timeout",
-    "PHOENIX_LLM_MAX_TOKENS": "llm_max_tokens",
-    "PHOENIX_ORCH_RETRIES": "orch_retries",
-    "PHOENIX_ORCH_RETRY_DELAY": "orch_retry_delay",
-    "PHOENIX_API_TOKEN": "api_token",
-    "PHOENIX_BUILD_TIMEOUT": "build_timeout",
-    "PHOENIX_COMMAND_TIMEOUT": "command_timeout",
-}
+PREFIX = "PHOENIX_"
 
 
-class SettingsError(ValueError):
+class SettingsError(UsageError, ValueError):
     """A setting has a value Phoenix cannot use; the message names the variable."""
 
 
 class PhoenixSettings(BaseModel):
-    """Everything Phoenix reads from its environment."""
+    """Everything Phoenix reads from its environment.
+
+    `PhoenixSettings(...)` holds exactly the values given (defaults for the rest) and never reads
+    the environment; `load_settings()` does.
+    """
 
     home: Path = Field(
         default_factory=lambda: Path.home() / ".phoenix",
@@ -67,6 +67,11 @@ class PhoenixSettings(BaseModel):
         default=600.0, gt=0, description="Seconds a repository command may run."
     )
 
+    @field_validator("home")
+    @classmethod
+    def _expand_user(cls, home: Path) -> Path:
+        return home.expanduser()
+
     @property
     def database_path(self) -> Path:
         return self.home / "phoenix.duckdb"
@@ -76,33 +81,44 @@ class PhoenixSettings(BaseModel):
         return self.home / "prefect"
 
     def merged_with(self, fallback: dict[str, Any]) -> PhoenixSettings:
-        """Fill the fields the environment left unset from `fallback` (a block's values)."""
-        from_environment = {
-            field for name, field in ENVIRONMENT.items() if os.environ.get(name, "").strip()
+        """Fill the fields the environment left unset from `fallback` (a block's values).
+
+        "Set" is what these settings were made from (`model_fields_set`): a variable that was
+        blank counts as unset, so the block fills it.
+        """
+        filled = {
+            field: value
+            for field, value in fallback.items()
+            if field in type(self).model_fields
+            and field not in self.model_fields_set
+            and value is not None
         }
-        values = self.model_dump()
-        for field, value in fallback.items():
-            if field in values and field not in from_environment and value is not None:
-                values[field] = value
-        return PhoenixSettings.model_validate(values)
+        return type(self).model_validate({**filled, **self.model_dump(include=self.model_fields_set)})
 
 
-def load_settings(environ: dict[str, str] | None = None) -> PhoenixSettings:
-    """Read the settings from the environment, with a clear error for a bad value."""
+ENVIRONMENT: dict[str, str] = {
+    f"{PREFIX}{field.upper()}": field for field in PhoenixSettings.model_fields
+}
+"""Environment variable → field name: the public names of every setting."""
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> PhoenixSettings:
+    """Read the settings from `environ` (the process's environment by default).
+
+    Raises:
+        SettingsError: a variable has a value Phoenix cannot use; the message names it.
+    """
     environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for name, field in ENVIRONMENT.items():
-        raw = environ.get(name)
-        if raw is not None and raw.strip() != "":
-            values[field] = raw.strip()
-    if "home" in values:
-        values["home"] = Path(values["home"]).expanduser()
+    values = {
+        field: environ[name].strip()
+        for name, field in ENVIRONMENT.items()
+        if environ.get(name, "").strip()  # a blank variable counts as unset
+    }
     try:
         return PhoenixSettings.model_validate(values)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            variable = next((k for k, v in ENVIRONMENT.items() if v == field), field)
-            problems.append(f"{variable}: {error['msg']}")
+        problems = [
+            f"{PREFIX}{str(error['loc'][0]).upper() if error['loc'] else '?'}: {error['msg']}"
+            for error in exc.errors()
+        ]
         raise SettingsError("Invalid setting: " + "; ".join(problems)) from None
