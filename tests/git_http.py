@@ -1,7 +1,13 @@
-"""A git smart-HTTP server for tests: `git http-backend` behind Python's HTTP server, on 127.0.0.1."""
+"""A git smart-HTTP server for tests: `git http-backend` behind Python's HTTP server, on 127.0.0.1.
+
+With `credentials=(user, password)` it is a private forge: a request without exactly that HTTP Basic
+pair gets a 401 with `WWW-Authenticate: Basic`, as GitHub answers for a private repository.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import subprocess
 import threading
@@ -13,9 +19,11 @@ from urllib.parse import urlsplit
 class GitHTTPServer:
     """Serves the bare repositories under `root` as http://127.0.0.1:PORT/<path>.git."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, credentials: tuple[str, str] | None = None) -> None:
         self.root = root
+        self.credentials = credentials
         self.authorizations: list[str | None] = []
+        self.paths: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -25,8 +33,15 @@ class GitHTTPServer:
             def _backend(self) -> None:
                 server.authorizations.append(self.headers.get("Authorization"))
                 parts = urlsplit(self.path)
+                server.paths.append(parts.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if not server.authorized(self.headers.get("Authorization")):
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 environment = {
                     "PATH": os.environ["PATH"],
                     "GIT_PROJECT_ROOT": str(server.root),
@@ -65,6 +80,17 @@ class GitHTTPServer:
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def authorized(self, header: str | None) -> bool:
+        """Whether `header` carries the server's Basic credentials (always, for a public one)."""
+        if self.credentials is None:
+            return True
+        scheme, _, encoded = (header or "").partition(" ")
+        try:
+            pair = base64.b64decode(encoded, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return scheme.lower() == "basic" and tuple(pair.split(":", 1)) == self.credentials
 
     @property
     def url(self) -> str:

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from flows import run_flow
+from phoenix.ecosystem.source import (
+    check_remote_import,
+    credentials_out_of_band,
+    resolve_source,
+    split_credentials,
+)
 from phoenix.errors import BadInput, NotFound
+from tests.conftest import require_tool
 
 CONTRACT_FIELDS = {
     "id", "name", "owner", "url", "local_path", "branch", "commit", "build_system",
@@ -121,15 +128,33 @@ def test_the_router_reaches_the_ecosystem(phoenix_home: Path, node_repo: Path) -
     assert "npm" in reply["message"]
 
 
-@pytest.fixture
-def git_server(tmp_path: Path, node_repo: Path):
+def serve_bare(tmp_path: Path, node_repo: Path, credentials: tuple[str, str] | None = None):
+    """`node_repo` served as acme/webapp.git over git's smart HTTP (private with `credentials`)."""
     from tests.git_http import GitHTTPServer
 
     root = tmp_path / "served"
     (root / "acme").mkdir(parents=True)
     subprocess.run(["git", "clone", "-q", "--bare", str(node_repo), str(root / "acme" / "webapp.git")],
                    check=True)  # fmt: skip
-    server = GitHTTPServer(root)
+    return GitHTTPServer(root, credentials)
+
+
+@pytest.fixture
+def git_server(tmp_path: Path, node_repo: Path):
+    require_tool("git")
+    server = serve_bare(tmp_path, node_repo)
+    yield server
+    server.close()
+
+
+PASSWORD = "s3cret-pass"  # noqa: S105 - a test's own credential
+
+
+@pytest.fixture
+def private_git_server(tmp_path: Path, node_repo: Path):
+    """A forge that lets only alice (password PASSWORD) read acme/webapp.git."""
+    require_tool("git")
+    server = serve_bare(tmp_path, node_repo, credentials=("alice", PASSWORD))
     yield server
     server.close()
 
@@ -144,12 +169,141 @@ def test_import_over_a_git_http_url(phoenix_home: Path, git_server, node_repo: P
 
 
 def test_owner_repo_uses_the_forge_and_sends_the_token_as_a_header_only(
-    phoenix_home: Path, git_server, monkeypatch: pytest.MonkeyPatch
+    phoenix_home: Path, tmp_path: Path, node_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GITHUB_API_URL", f"{git_server.url}/api/v3")
-    monkeypatch.setenv("GITHUB_PAT", "ghp_secret_token")
-    record = run_flow("import-and-build-repo", {"source": "acme/webapp"})
-    assert record["url"] == f"{git_server.url}/acme/webapp.git"
-    assert any(a and a.startswith("Basic ") for a in git_server.authorizations)
+    from tasks.git import RepoAccessDenied
+
+    require_tool("git")
+    forge = serve_bare(tmp_path, node_repo, credentials=("x-access-token", "ghp_secret_token"))
+    try:
+        monkeypatch.setenv("GITHUB_API_URL", f"{forge.url}/api/v3")
+        monkeypatch.setenv("GITHUB_PAT", "ghp_wrong_token")
+        with pytest.raises(RepoAccessDenied):
+            run_flow("import-and-build-repo", {"source": "acme/webapp"})
+        monkeypatch.setenv("GITHUB_PAT", "ghp_secret_token")
+        record = run_flow("import-and-build-repo", {"source": "acme/webapp"})
+        # The forge's own URL gets the token too, as owner/repo does.
+        again = run_flow("import-and-build-repo", {"source": f"{forge.url}/acme/webapp.git"})
+    finally:
+        forge.close()
+    assert record["url"] == again["url"] == f"{forge.url}/acme/webapp.git"
     config = (Path(record["local_path"]) / ".git" / "config").read_text()
     assert "ghp_secret_token" not in config and "ghp_secret_token" not in json.dumps(record)
+
+
+def _prefect_traces(flow_name: str) -> tuple[list[dict], str]:
+    """The parameters of every run of `flow_name`, and all their state messages and logs as text."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])))
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id for run in runs]))
+        )
+    text = "\n".join([str(run.state.message if run.state else "") for run in runs]
+                     + [log.message for log in logs])  # fmt: skip
+    return [dict(run.parameters) for run in runs], text
+
+
+@pytest.mark.parametrize(
+    ("userinfo", "credentials"),
+    [(f"alice:{PASSWORD}", ("alice", PASSWORD)), ("ghp_tok123", ("x-access-token", "ghp_tok123"))],
+    ids=["user-and-password", "token-as-user"],
+)
+def test_a_credential_in_a_url_stays_out_of_prefect_and_still_authenticates(
+    phoenix_home: Path, tmp_path: Path, node_repo: Path, userinfo: str,
+    credentials: tuple[str, str],
+) -> None:  # fmt: skip
+    from tasks.git import RepoAccessDenied
+
+    require_tool("git")
+    secret = credentials[1]
+    server = serve_bare(tmp_path, node_repo, credentials=credentials)
+    try:
+        clean = f"{server.url}/acme/webapp.git"
+        with_credential = clean.replace("http://", f"http://{userinfo}@")
+        record = run_flow("import-and-build-repo", {"source": with_credential})
+        wrong = clean.replace("http://", "http://alice:wrong-pass@")
+        with pytest.raises(RepoAccessDenied):
+            run_flow("import-and-build-repo", {"source": wrong})
+    finally:
+        server.close()
+    assert record["url"] == clean
+    parameters, text = _prefect_traces("import-and-build-repo")
+    parameters = [p for p in parameters if server.url.removeprefix("http://") in str(p.get("source"))]
+    assert {"source": clean} in [{"source": p.get("source")} for p in parameters]
+    for leaked in (secret, "wrong-pass"):
+        assert leaked not in json.dumps(parameters) and leaked not in text
+    config = (Path(record["local_path"]) / ".git" / "config").read_text()
+    assert secret not in config and secret not in json.dumps(record)
+
+
+def test_the_flow_strips_a_credential_that_reaches_it_anyway(
+    phoenix_home: Path, private_git_server
+) -> None:
+    """As when someone types a URL with a password into the Prefect UI's run form."""
+    from flows.ecosystem import import_and_build_repo
+
+    clean = f"{private_git_server.url}/acme/webapp.git"
+    record = import_and_build_repo(source=clean.replace("http://", f"http://alice:{PASSWORD}@"))
+    assert record["url"] == clean
+    assert any(a and a.startswith("Basic ") for a in private_git_server.authorizations)
+    assert PASSWORD not in (Path(record["local_path"]) / ".git" / "config").read_text()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ssh://git@example.com/acme/webapp.git", "git@example.com:acme/webapp.git",
+     "https://example.com/acme/webapp.git", "/srv/acme/webapp"],
+)  # fmt: skip
+def test_an_ssh_login_and_a_url_without_credentials_are_left_alone(url: str) -> None:
+    assert split_credentials(url) == (url, None)
+    parameters, _ = credentials_out_of_band("import-and-build-repo", {"source": url})
+    assert parameters == {"source": url}
+    assert resolve_source(url).token is None if "://" in url else True
+
+
+def test_only_the_import_flow_has_its_source_cleaned() -> None:
+    url = "https://tok@example.com/a/b.git"
+    cleaned, handover = credentials_out_of_band("import-and-build-repo", {"source": url})
+    assert cleaned == {"source": "https://example.com/a/b.git"}
+    assert resolve_source(cleaned["source"]).token is None, "outside the hand-over: no token"
+    with handover:
+        assert resolve_source(cleaned["source"]).token.get_secret_value() == "tok"
+    assert credentials_out_of_band("memory", {"source": url})[0] == {"source": url}
+    assert split_credentials("ssh://git:pw@example.com/a.git") == ("ssh://git@example.com/a.git", None)
+
+
+@pytest.mark.parametrize(
+    ("source", "owner", "repo"),
+    [("/etc", None, None), ("file:///etc", None, None), ("~/src/app", None, None),
+     ("../app", None, None), ("ext::sh -c touch% /tmp/pwned", None, None),
+     ("--upload-pack=touch /tmp/pwned", None, None), ("http://-oProxyCommand=x/a.git", None, None),
+     (None, "/home/u", "p"), (None, "..", "p"), (None, "-u", "p"), (None, "u", ".."),
+     (None, "u", None), ("", None, None)],
+)  # fmt: skip
+def test_a_remote_caller_may_not_import_local_folders(
+    source: str | None, owner: str | None, repo: str | None
+) -> None:
+    with pytest.raises(BadInput):
+        check_remote_import(source, owner, repo)
+
+
+def test_a_remote_caller_gets_owner_repo_from_the_forge_never_a_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "acme" / "webapp").mkdir(parents=True)  # a folder that owner/repo would name
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9/api/v3")
+    assert check_remote_import("acme/webapp") == "http://127.0.0.1:9/acme/webapp.git"
+    assert check_remote_import(owner="acme", repo="webapp") == "http://127.0.0.1:9/acme/webapp.git"
+    for url in ("https://h.example/a/b.git", "git@h.example:a/b.git", "ssh://git@h.example/a"):
+        assert check_remote_import(url) == url
