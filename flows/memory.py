@@ -23,6 +23,7 @@ def memory(
     value: str | None = None,
     query: str | None = None,
     limit: int | None = None,
+    episodes: bool | None = None,
 ) -> dict[str, Any]:
     """One key-value memory operation.
 
@@ -32,6 +33,8 @@ def memory(
         value: the text to remember (store).
         query: key prefix or text to look for (search).
         limit: most results of a search (default 20, at most 100).
+        episodes: whether a search includes conversation episodes (default: only when the query
+            starts with `episode/`).
     """
     if action == "store":
         if value is None:
@@ -42,5 +45,5 @@ def memory(
     if action == "delete":
         return delete_memory(key or "").model_dump()
     if action == "search":
-        return search_memory(query or "", limit).model_dump()
+        return search_memory(query or "", limit, episodes).model_dump()
     raise UsageError(f"Unknown memory action {action!r}")

@@ -15,7 +15,6 @@ from flows.ecosystem import ecosystem_command
 from flows.memory import memory
 from flows.propose import propose_improvements
 from flows.speak import speak
-from phoenix import __version__
 from phoenix.commands import (
     HELP_TEXT,
     Command,
@@ -27,27 +26,18 @@ from phoenix.commands import (
     SpeakCommand,
     StatusCommand,
     SystemCommand,
+    capabilities,
+    not_available,
     parse_command,
 )
 from phoenix.envelope import error_envelope
 from phoenix.errors import NotAvailable, PhoenixError
 from tasks.status import read_status
 
-# Capabilities whose issues are still open, and what the user is told about them.
-NOT_YET = {
-    "spawn": "The spawn-agent capability",
-    "system": "System commands",
-    "vector": "Vector (semantic) memory",
-}
-
-
-def _not_yet(capability: str) -> NotAvailable:
-    return NotAvailable(f"{NOT_YET[capability]} is not available yet in Phoenix {__version__}.")
-
 
 def _memory_envelope(command: MemoryCommand) -> dict[str, Any]:
     if command.action.startswith("vector-"):
-        raise _not_yet("vector")
+        raise not_available("vector-memory")
     result = memory(
         action=command.action,
         key=command.key,
@@ -57,7 +47,13 @@ def _memory_envelope(command: MemoryCommand) -> dict[str, Any]:
     )
     if command.action == "search":
         message = f"{result['count']} memories match {command.query!r}"
-        return {"type": "memory", "action": "search", "message": message, **result}
+        return {
+            "type": "memory",
+            "action": "search",
+            "query": command.query,
+            "message": message,
+            **result,
+        }
     verb = {"store": "Stored", "get": "Recalled", "delete": "Deleted"}[command.action]
     return {
         "type": "memory",
@@ -76,21 +72,30 @@ def _propose_envelope(command: ProposeCommand) -> dict[str, Any]:
     return {"type": "propose", "message": "\n".join(lines), **result}
 
 
+def _ecosystem_message(verb: str, result: dict[str, Any]) -> str:
+    if verb == "remove":
+        return f"Removed {result['name']} ({result['id']})"
+    if verb == "logs":
+        return result["log"] or "(the service has written nothing yet)"
+    if verb == "env":
+        names = ", ".join(result.get("variables") or []) or "none"
+        return f"Variables of {result['id']}: {names}"
+    if "exit_code" in result and "build_status" not in result:
+        return f"{result['command']} exited with {result['exit_code']}\n{result['stdout']}"
+    return (
+        f"{result['name']} ({result['id']}): {result.get('build_system') or 'no build system'},"
+        f" build {result['build_status']}, service {result['service_status']}"
+    )
+
+
 def _ecosystem_envelope(command: EcosystemCommand) -> dict[str, Any]:
+    """The flow's result as an envelope; a failed build or command stays a failure (type "error")."""
     result = ecosystem_command(command=command.command, repo_id=command.repo_id, args=command.args)
     verb = command.command.lower()
-    if verb == "remove":
-        message = f"Removed {result['name']} ({result['id']})"
-    elif verb == "logs":
-        message = result["log"] or "(the service has written nothing yet)"
-    elif "exit_code" in result and "build_status" not in result:
-        message = f"{result['command']} exited with {result['exit_code']}\n{result['stdout']}"
-    else:
-        message = (
-            f"{result['name']} ({result['id']}): {result.get('build_system') or 'no build system'},"
-            f" build {result['build_status']}, service {result['service_status']}"
-        )
-    return {"type": "ecosystem", "message": message, **result}
+    if result.get("type") == "error":
+        # failed_result: the flow's data, its error code and its message, kept as they are.
+        return {"verb": verb, **result}
+    return {"type": "ecosystem", "verb": verb, "message": _ecosystem_message(verb, result), **result}
 
 
 def dispatch(command: Command) -> dict[str, Any]:
@@ -99,7 +104,7 @@ def dispatch(command: Command) -> dict[str, Any]:
         case HelpCommand():
             return {"type": "help", "message": HELP_TEXT}
         case StatusCommand():
-            status = read_status()
+            status = read_status() | {"capabilities": capabilities()}
             message = (
                 f"Phoenix {status['version']}: {status['memory_items']} memories, "
                 f"{status['propose_runs']} propose runs, model {status['model']}"
@@ -114,9 +119,9 @@ def dispatch(command: Command) -> dict[str, Any]:
         case EcosystemCommand():
             return _ecosystem_envelope(command)
         case SpawnCommand():
-            raise _not_yet("spawn")
+            raise not_available("spawn")
         case SystemCommand():
-            raise _not_yet("system")
+            raise not_available("system")
     raise NotAvailable(f"No route for {command!r}")
 
 

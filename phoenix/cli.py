@@ -1,7 +1,8 @@
 """`phoenix`, the command line.
 
 Every command takes `--json` and then prints exactly one JSON document on stdout (logs go to stderr);
-the exit status is 0 on success, 1 on a failed operation and 2 on a usage error (DESIGN.md §2).
+without it, `phoenix.human` prints the result for people.  The exit status is 0 on success, 1 on a
+failed operation (a result of type "error" included) and 2 on a usage error (DESIGN.md §2).
 Prefect and litellm are imported only once a command needs them, so `phoenix --help` is instant, and
 commands reuse a running Prefect server (`phoenix.prefect_server`) instead of starting one each time.
 """
@@ -13,9 +14,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from phoenix import __version__
+from phoenix.cancellation import RunCancelled
 from phoenix.errors import PhoenixError, UsageError, exit_code_for
 from phoenix.settings import MAX_ORCHS, SettingsError, load_settings
 
@@ -45,8 +48,10 @@ def run_flow(name: str, parameters: dict[str, Any]) -> Any:
     if client is not None:
         return client.run_flow(name, parameters)
     _prepare_prefect()
+    from flows import one_line_per_failure_on_console
     from flows import run_flow as run_flow_here
 
+    one_line_per_failure_on_console()
     return run_flow_here(name, parameters)
 
 
@@ -68,36 +73,43 @@ def _run_memory(options: argparse.Namespace) -> dict[str, Any]:
         parameters = {"action": "store", "key": options.key, "value": options.value}
     elif options.action == "search":
         parameters = {"action": "search", "query": options.query, "limit": options.limit}
+        if options.episodes:
+            parameters["episodes"] = True
     else:
         parameters = {"action": options.action, "key": options.key}
     return run_flow("memory", parameters)
 
 
+def _local_source(source: str) -> str:
+    """A folder given relative to this shell, made absolute: the flow may run in another folder."""
+    candidate = Path(source).expanduser()
+    if "://" not in source and candidate.is_dir():
+        return str(candidate.resolve())
+    return source
+
+
 def _run_ecosystem(options: argparse.Namespace) -> dict[str, Any]:
     if options.action == "import":
-        return run_flow("import-and-build-repo", {"source": options.source, "branch": options.branch})
+        parameters = {
+            "source": _local_source(options.source),
+            "branch": options.branch,
+            "build": options.build,
+        }
+        return run_flow("import-and-build-repo", parameters)
     if options.action == "list":
         return run_flow("ecosystem-command", {"command": "list"})
     command = options.command if options.action == "run" else options.action
     arguments = list(getattr(options, "args", None) or [])
     if options.action == "start" and options.command:
         arguments = [options.command]
-    result = run_flow(
-        "ecosystem-command", {"command": command, "repo_id": options.id, "args": arguments}
-    )
-    # The operation ran but what it ran failed: say so in the exit status, keep the whole record.
-    if options.action == "build" and result.get("build_status") == "BuildFailed":
-        failure = f"Build failed: {result.get('build_error')}"
-        return result | {"type": "error", "code": "build_failed", "message": failure}
-    if options.action == "run" and result.get("exit_code") not in (0, None):
-        failure = f"{command} exited with {result['exit_code']}"
-        return result | {"type": "error", "code": "command_failed", "message": failure}
-    return result
+    return run_flow("ecosystem-command", {"command": command, "repo_id": options.id, "args": arguments})
 
 
 def _run_api(options: argparse.Namespace) -> dict[str, Any]:
+    from phoenix.api.server import check_bind_address, serve_api
+
+    check_bind_address(options.host, load_settings())  # a usage error before Prefect starts
     _prepare_prefect()
-    from phoenix.api.server import serve_api
 
     serve_api(host=options.host, port=options.port)
     return {"stopped": True}
@@ -124,7 +136,9 @@ def _run_server(options: argparse.Namespace) -> dict[str, Any]:
     prefect = prefect_server.running_server(settings)
     return {
         "service_url": service.url if service else None,
+        "service_pid": service.pid if service else None,
         "prefect_api_url": prefect.url if prefect else None,
+        "prefect_ui_url": prefect.url.removesuffix("/api") if prefect else None,
     }
 
 
@@ -154,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     search = actions.add_parser("search", help="keys starting with, or values containing, QUERY")
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=None, help="most results (default 20)")
+    search.add_argument(
+        "--episodes", action="store_true", help="include conversation turns (episode/...)"
+    )
     delete = actions.add_parser("delete", help="forget KEY")
     delete.add_argument("key")
     memory.set_defaults(handler=_run_memory)
@@ -163,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing = verbs.add_parser("import", help="clone a git URL, local folder or OWNER/REPO")
     importing.add_argument("source", help="git URL, local path or OWNER/REPO")
     importing.add_argument("--branch", default=None, help="branch (default: the repo's default)")
+    importing.add_argument("--build", action="store_true", help="build it right after importing")
     verbs.add_parser("list", help="every imported repository")
     for verb, text in [
         ("show", "the repository's record"),
@@ -180,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("id")
     run.add_argument("command")
     run.add_argument("args", nargs=argparse.REMAINDER)
+    env = verbs.add_parser(
+        "env", help="variables its builds, commands and service get (KEY=VALUE sets, KEY= unsets)"
+    )
+    env.add_argument("id")
+    env.add_argument("args", nargs="*", metavar="KEY=VALUE", help="none: list the names")
     ecosystem.set_defaults(handler=_run_ecosystem)
 
     api = commands.add_parser("api", help="serve the HTTP API")
@@ -195,21 +218,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _human(result: dict[str, Any]) -> str:
-    """A reading of a result for people; --json gives the whole document."""
-    if "message" in result:
-        return str(result["message"])
-    if "results" in result and "succeeded" in result:
-        lines = [f"{result['succeeded']} of {result['n']} ORCHs proposed (run {result['run_id']}):"]
-        for item in result["results"]:
-            text = item["proposal"] or f"(failed after {item['attempts']} attempts) {item['error']}"
-            lines.append(f"{item['index'] + 1}. [{item['angle']}] {text}")
-        return "\n".join(lines)
-    if "items" in result:
-        return "\n".join(f"{i['key']}\t{i['value']}" for i in result["items"]) or "(nothing found)"
-    if set(result) >= {"key", "value"}:
-        return str(result["value"])
-    return json.dumps(result, indent=2)
+def _kind(options: argparse.Namespace) -> str:
+    """What was asked, for `phoenix.human` to render: "propose", "memory.search", "server.stop"..."""
+    action = getattr(options, "action", None)
+    return f"{options.group}.{action}" if action else str(options.group)
+
+
+def _show(options: argparse.Namespace, result: dict[str, Any]) -> None:
+    from phoenix import human
+
+    if options.group == "memory" and options.action == "search":
+        result = result | {"query": options.query}  # the header says what was searched for
+    human.show(_kind(options), result)
 
 
 def _extract_json_flag(argv: Sequence[str]) -> tuple[list[str], bool]:
@@ -232,14 +252,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         return _report_error(str(error), UsageError.code, as_json)
     except KeyboardInterrupt:
-        return _report_error("interrupted", "failed", as_json)
-    code = result.get("code") if result.get("type") == "error" else None
+        # The closed connection tells the local service to cancel the flow run it was running.
+        return _report_error("interrupted: the flow run is cancelled", RunCancelled.code, as_json)
+    code = result.get("code", "failed") if result.get("type") == "error" else None
     if as_json:
         print(json.dumps(result, default=str))
-    elif code:
-        print(f"error: {result['message']}", file=sys.stderr)
     else:
-        print(_human(result))
+        _show(options, result)
     return exit_code_for(code) if code else 0
 
 

@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from phoenix.errors import UsageError
+from phoenix import __version__
+from phoenix.errors import NotAvailable, UsageError
 from phoenix.settings import MAX_ORCHS
 
 DEFAULT_PROPOSALS = 5
@@ -28,22 +29,104 @@ MEMORY_USAGE = (
 SYSTEM_USAGE = "Usage: system {command}"
 PROPOSE_USAGE = f"Usage: propose [N] improvements for {{topic}}   (N from 1 to {MAX_ORCHS})"
 
-HELP_TEXT = "\n".join(
-    [
-        "Phoenix commands:",
-        "  propose [N] improvements for {topic}   N sub-agents each propose one improvement",
-        "  memory store {key} {value}             remember a value",
-        "  memory get {key}                       recall it",
-        "  memory search {query} [--limit N]      keys starting with, or values containing, query",
-        "  memory delete {key}                    forget it",
-        "  ecosystem {repo_id} {command} [args]   run a command of an imported repository",
-        "  spawn agent {name}:{description}       have the LLM write, test and publish an agent",
-        "  system {command}                       system operations",
-        "  status                                 what Phoenix holds and runs",
-        "  help                                   this text",
-        "  anything else                          a conversation with the LLM",
-    ]
-)
+
+class Capability(BaseModel):
+    """One capability of the router: its commands, and whether this version provides it."""
+
+    name: str
+    title: str = Field(description="What it does, as the subject of a sentence.")
+    available: bool
+    commands: list[tuple[str, str]] = Field(description="(syntax, what it does) for `help`.")
+
+
+# The one table of what the router offers: `help`, `status` and the router's "not available yet"
+# answers are all derived from it, so a capability that lands changes one line here.
+CAPABILITIES = [
+    Capability(
+        name="propose",
+        title="Proposing improvements",
+        available=True,
+        commands=[("propose [N] improvements for {topic}", "N sub-agents each propose one improvement")],
+    ),
+    Capability(
+        name="memory",
+        title="Key-value memory",
+        available=True,
+        commands=[
+            ("memory store {key} {value}", "remember a value"),
+            ("memory get {key}", "recall it"),
+            ("memory search {query} [--limit N]", "keys starting with, or values containing, query"),
+            ("memory delete {key}", "forget it"),
+        ],
+    ),
+    Capability(
+        name="vector-memory",
+        title="Vector (semantic) memory",
+        available=False,
+        commands=[
+            ("memory vector-store {text}", "remember a text by its meaning"),
+            ("memory vector-search {query}", "texts closest in meaning to query"),
+        ],
+    ),
+    Capability(
+        name="ecosystem",
+        title="The ecosystem of imported repositories",
+        available=True,
+        commands=[("ecosystem {repo_id} {command} [args]", "run a command of an imported repository")],
+    ),
+    Capability(
+        name="spawn",
+        title="Spawning agents",
+        available=False,
+        commands=[("spawn agent {name}:{description}", "have the LLM write, test and publish an agent")],
+    ),
+    Capability(
+        name="system",
+        title="Running system commands",
+        available=False,
+        commands=[("system {command}", "system operations")],
+    ),
+    Capability(
+        name="status",
+        title="Status",
+        available=True,
+        commands=[("status", "what Phoenix holds and runs")],
+    ),
+    Capability(name="help", title="Help", available=True, commands=[("help", "this text")]),
+    Capability(
+        name="speak",
+        title="Conversation with the LLM",
+        available=True,
+        commands=[("anything else", "a conversation with the LLM")],
+    ),
+]
+NOT_AVAILABLE_MARK = "(not available yet)"
+
+
+def capability(name: str) -> Capability:
+    return next(entry for entry in CAPABILITIES if entry.name == name)
+
+
+def capabilities() -> dict[str, bool]:
+    """Each capability of the router, and whether this version provides it (for `status`)."""
+    return {entry.name: entry.available for entry in CAPABILITIES}
+
+
+def not_available(name: str) -> NotAvailable:
+    """The error of a capability this version does not provide yet."""
+    return NotAvailable(f"{capability(name).title} is not available yet in Phoenix {__version__}.")
+
+
+def _help_text() -> str:
+    width = max(len(syntax) for entry in CAPABILITIES for syntax, _ in entry.commands) + 3
+    lines = ["Phoenix commands:"]
+    for entry in CAPABILITIES:
+        mark = "" if entry.available else f" {NOT_AVAILABLE_MARK}"
+        lines += [f"  {syntax:<{width}}{text}{mark}" for syntax, text in entry.commands]
+    return "\n".join(lines)
+
+
+HELP_TEXT = _help_text()
 
 
 class HelpCommand(BaseModel):

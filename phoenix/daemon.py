@@ -6,11 +6,15 @@ on stderr), and each later command sends its flow run there over loopback, with 
 token, and prints what comes back: the flow runs in a process where Prefect is already loaded and
 connected.  It is the "one owner process that the others call" of DESIGN.md §3.
 
-The service must run flows exactly as the command would have run them itself.  It is started with the
-command's environment and labelled with a keyed hash of the variables that configure Phoenix; a
-command whose environment differs (another `PHOENIX_LLM_MODEL`, say) runs its flow in its own process
-instead, and a service started from older code is replaced.  `PHOENIX_CLI_IN_PROCESS=1` always runs
-in-process.
+The service must run flows exactly as the command would have run them itself, and nothing more: it
+gets the environment it needs and nothing else (`service_environment`: the basics a process and a
+toolchain need, the variables that configure Phoenix, Prefect and git, and the LLM providers' keys),
+so a stray variable of the shell that happened to start it (`MAKELEVEL` from `make demo`) never
+reaches a later repository command.  It is labelled with a keyed hash of that environment; a command
+whose environment differs (another `PHOENIX_LLM_MODEL`, another PATH) runs its flow in its own
+process instead, and a service started from older code is replaced.  It runs with `python -P` in its
+own folder, so a `phoenix/` folder where the command was typed cannot shadow the installed package.
+`PHOENIX_CLI_IN_PROCESS=1` always runs in-process.
 """
 
 from __future__ import annotations
@@ -18,20 +22,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from phoenix import __version__
 from phoenix.api_token import resolve_api_token
 from phoenix.errors import OperationFailed, PhoenixError, error_class_for
-from phoenix.managed_server import ManagedServer
+from phoenix.managed_server import ManagedServer, pid_alive
 from phoenix.settings import PhoenixSettings, load_settings
 
 STARTUP_TIMEOUT_S = 180.0
+HEALTH_TIMEOUT_S = 5.0
 PACKAGES = ("phoenix", "flows", "tasks", "blocks")
 
 # Variables that change what a flow does: they must be the same in the command and the service.
@@ -48,15 +54,62 @@ CONFIG_NAMES = frozenset(
         "OPENAI_API_KEY",
     }
 )
+# What litellm reads to reach a provider (keys, endpoints, cloud credentials).
+PROVIDER_PREFIXES = (
+    "OPENAI_", "ANTHROPIC_", "AZURE_", "AWS_", "GEMINI_", "GOOGLE_", "VERTEXAI_", "VERTEX_",
+    "MISTRAL_", "COHERE_", "GROQ_", "OLLAMA_", "HUGGINGFACE_", "HF_", "OPENROUTER_", "DEEPSEEK_",
+    "XAI_", "TOGETHERAI_", "TOGETHER_", "FIREWORKS_", "REPLICATE_", "PERPLEXITYAI_", "DATABRICKS_",
+    "WATSONX_", "CLOUDFLARE_", "NVIDIA_NIM_", "CEREBRAS_", "SAMBANOVA_", "DEEPINFRA_", "VOYAGE_",
+    "AI21_", "ANYSCALE_", "HOSTED_VLLM_", "LM_STUDIO_",
+)  # fmt: skip
+# What any process, git and a toolchain need to find themselves, the network and their caches.
+BASIC_NAMES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ",
+        "TMPDIR", "TEMP", "TMP", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+        "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
+        "http_proxy", "https_proxy", "no_proxy", "all_proxy",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+        "SSH_AUTH_SOCK", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSL_CAINFO",
+        "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
+        "JAVA_HOME", "CARGO_HOME", "RUSTUP_HOME", "GOPATH", "GOROOT", "GOCACHE", "GOMODCACHE",
+        "NVM_DIR", "ANDROID_HOME",
+    }
+)  # fmt: skip
+BASIC_PREFIXES = ("LC_",)
+# Passed on, but not part of the fingerprint: they change with every login, not with the settings.
+UNFINGERPRINTED = frozenset({"SSH_AUTH_SOCK", "PHOENIX_CLI_IN_PROCESS"})
+
+
+def wanted_by_service(name: str) -> bool:
+    """Whether the service gets the variable `name` (an allow-list: anything else stays out)."""
+    return (
+        name in BASIC_NAMES
+        or name in CONFIG_NAMES
+        or name.startswith(BASIC_PREFIXES + CONFIG_PREFIXES + PROVIDER_PREFIXES)
+    ) and name != "PHOENIX_CLI_IN_PROCESS"
+
+
+def service_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment the service runs with: the allow-listed part of the command's.
+
+    Phoenix's own virtualenv is dropped from PATH: the service runs its interpreter by path, and
+    whether the shell activated the virtualenv must not change the service (nor start a second one).
+    """
+    environment = {name: value for name, value in environ.items() if wanted_by_service(name)}
+    if "PATH" in environment:
+        own_bin = str(Path(sys.prefix) / "bin")
+        entries = environment["PATH"].split(os.pathsep)
+        environment["PATH"] = os.pathsep.join(entry for entry in entries if entry != own_bin)
+    return environment
 
 
 def settings_fingerprint(environ: Mapping[str, str], key: str) -> str:
-    """A keyed hash of the configuring variables (secrets included, never stored in clear)."""
+    """A keyed hash of the service's environment (secrets included, never stored in clear)."""
     relevant = sorted(
         (name, value)
-        for name, value in environ.items()
-        if (name.startswith(CONFIG_PREFIXES) or name in CONFIG_NAMES)
-        and name != "PHOENIX_CLI_IN_PROCESS"
+        for name, value in service_environment(environ).items()
+        if name not in UNFINGERPRINTED
     )
     payload = json.dumps(relevant).encode()
     return hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
@@ -78,37 +131,49 @@ def service(settings: PhoenixSettings) -> ManagedServer:
 
 
 class ServiceClient:
-    """Runs flows on the local Phoenix service."""
+    """Runs flows on the local Phoenix service over loopback HTTP.
+
+    Connecting and sending time out in seconds; waiting for the result does not, because a flow run
+    may rightly take minutes (a propose with hundreds of ORCHs, a build).  A hung service is caught
+    before that, by the health check `connect` makes (HEALTH_TIMEOUT_S), and Ctrl-C ends the wait.
+    """
+
+    TIMEOUT = httpx.Timeout(connect=5.0, read=None, write=30.0, pool=5.0)
 
     def __init__(self, url: str, token: str) -> None:
         self.url = url
         self.token = token
 
     def run_flow(self, name: str, parameters: dict[str, Any]) -> Any:
-        request = urllib.request.Request(  # noqa: S310 - http on loopback
-            f"{self.url}/api/flows/{name}/run",
-            data=json.dumps(parameters).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
-        )
         try:
-            with urllib.request.urlopen(request) as response:  # noqa: S310 - http on loopback
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            raise _error_from_response(error) from None
-        except urllib.error.URLError as error:
+            response = httpx.post(
+                f"{self.url}/api/flows/{name}/run",
+                json=parameters,
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=self.TIMEOUT,
+                trust_env=False,  # loopback: never through the user's proxy
+            )
+        except httpx.HTTPError as error:
             raise OperationFailed(f"The local Phoenix service did not answer: {error}") from None
+        if response.is_success:
+            return response.json()
+        return _failure_from_response(response)
 
 
-def _error_from_response(error: urllib.error.HTTPError) -> PhoenixError:
+def _failure_from_response(response: httpx.Response) -> dict[str, Any]:
+    """A failed result is returned as it is (its data kept); any other error is raised."""
     try:
-        body = json.loads(error.read())
+        body = response.json()
+        if isinstance(body, dict) and body.get("type") == "error" and body.get("code"):
+            return body
         message, code = str(body["message"]), str(body.get("code", "failed"))
     except (ValueError, KeyError, TypeError):
-        return OperationFailed(f"The local Phoenix service answered HTTP {error.code}")
-    failure = error_class_for(code)(message)
+        raise OperationFailed(
+            f"The local Phoenix service answered HTTP {response.status_code}"
+        ) from None
+    failure: PhoenixError = error_class_for(code)(message)
     failure.code = code
-    return failure
+    raise failure
 
 
 def connect(settings: PhoenixSettings, environ: Mapping[str, str]) -> ServiceClient | None:
@@ -118,14 +183,15 @@ def connect(settings: PhoenixSettings, environ: Mapping[str, str]) -> ServiceCli
     token, _ = resolve_api_token(settings)
     wanted = {"settings": settings_fingerprint(environ, token), "code": code_fingerprint()}
     server = service(settings)
-    record = server.running()
+    record = server.running(HEALTH_TIMEOUT_S)
     if record is None or record.labels.get("code") != wanted["code"]:
         with server.start_lock():
-            record = server.running()
+            record = server.running(HEALTH_TIMEOUT_S)
             if record is not None and record.labels.get("code") != wanted["code"]:
                 server.stop()  # started from older code: replace it
                 record = None
             if record is None:
+                _replace_or_refuse_a_hung_service(server, wanted["code"])
                 print(
                     "phoenix: starting the local Phoenix service (once; later commands reuse it —"
                     f" logs in {server.log_path}) ...",
@@ -133,20 +199,40 @@ def connect(settings: PhoenixSettings, environ: Mapping[str, str]) -> ServiceCli
                     flush=True,
                 )
                 record = server.start(
-                    lambda port: [sys.executable, "-m", "phoenix.daemon", "--port", str(port)],
-                    dict(environ),
+                    # -P: the folder the command runs in is not on sys.path (no shadowing).
+                    lambda port: [sys.executable, "-P", "-m", "phoenix.daemon", "--port", str(port)],
+                    service_environment(environ),
                     lambda port: f"http://127.0.0.1:{port}",
                     labels=wanted,
+                    cwd=server.folder,
                 )
     if record.labels.get("settings") != wanted["settings"]:
         print(
-            "phoenix: this shell's Phoenix settings differ from the running service's; "
-            "running in this process (slower)",
+            "phoenix: this shell's environment differs from the running service's; running in this"
+            " process (slower). `phoenix server stop` lets the next command restart the service"
+            " with this environment.",
             file=sys.stderr,
             flush=True,
         )
         return None
     return ServiceClient(record.url, token)
+
+
+def _replace_or_refuse_a_hung_service(server: ManagedServer, code: str) -> None:
+    """A recorded service whose process lives but does not answer is hung.
+
+    One started from older code is replaced anyway; otherwise the command says what to do rather
+    than stop a service that may only be slow (another command's flow may be running there).
+    """
+    stale = server.read_record()
+    if stale is not None and pid_alive(stale.pid) and stale.labels.get("code") != code:
+        server.stop()
+    elif stale is not None and pid_alive(stale.pid):
+        raise OperationFailed(
+            f"The local Phoenix service (pid {stale.pid}) is running but does not answer its"
+            f" health check within {HEALTH_TIMEOUT_S:g} s; see {server.log_path}, then stop it"
+            " with `phoenix server stop` (the next command starts a new one)."
+        )
 
 
 def stop(settings: PhoenixSettings) -> bool:
@@ -166,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     ensure_prefect_api(settings)
     from phoenix.api.server import serve_api
 
-    serve_api(host="127.0.0.1", port=options.port)
+    serve_api(host="127.0.0.1", port=options.port, local_imports=True)  # the CLI's own caller
 
 
 if __name__ == "__main__":

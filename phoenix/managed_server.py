@@ -15,12 +15,11 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from pydantic import BaseModel, Field
 
 from phoenix.errors import OperationFailed
@@ -35,10 +34,11 @@ class ServerRecord(BaseModel):
 
 
 def is_healthy(url: str, timeout_s: float = 2.0) -> bool:
+    """Whether `url` answers 200 within `timeout_s` (a hung server is as bad as none)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - loopback
-            return response.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
+        # trust_env=False: a loopback server is never reached through the user's HTTP proxy.
+        return httpx.get(url, timeout=timeout_s, trust_env=False).status_code == 200
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError):
         return False
 
 
@@ -87,10 +87,10 @@ class ManagedServer:
         except (OSError, ValueError):
             return None
 
-    def running(self) -> ServerRecord | None:
+    def running(self, timeout_s: float = 2.0) -> ServerRecord | None:
         """The recorded server, if its process is alive and it answers its health check."""
         record = self.read_record()
-        if record and pid_alive(record.pid) and is_healthy(record.url + self.health_path):
+        if record and pid_alive(record.pid) and is_healthy(record.url + self.health_path, timeout_s):
             return record
         return None
 
@@ -111,14 +111,20 @@ class ManagedServer:
         environment: dict[str, str],
         url_for_port: Callable[[int], str],
         labels: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> ServerRecord:
-        """Start the server detached, wait until it is healthy, and record it."""
+        """Start the server detached, wait until it is healthy, and record it.
+
+        `cwd` is where it runs: a server outlives the command that started it, so it should not
+        keep (or import from) whatever folder that command happened to run in.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         port = free_port()
         with open(self.log_path, "ab") as log:
             process = subprocess.Popen(
                 argv_for_port(port),
                 env=environment,
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -24,8 +24,10 @@ def get_memory(key: str) -> MemoryItem:
 
 
 @task(name="memory-search", cache_policy=NO_CACHE)
-def search_memory(query: str, limit: int | None = None) -> MemorySearchResult:
-    return kv.search(open_store(), query, limit)
+def search_memory(
+    query: str, limit: int | None = None, episodes: bool | None = None
+) -> MemorySearchResult:
+    return kv.search(open_store(), query, limit, episodes)
 
 
 @task(name="memory-delete", cache_policy=NO_CACHE)

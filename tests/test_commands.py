@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from phoenix.commands import (
+    CAPABILITIES,
     DEFAULT_PROPOSALS,
     ECOSYSTEM_USAGE,
+    HELP_TEXT,
+    NOT_AVAILABLE_MARK,
     EcosystemCommand,
     HelpCommand,
     MemoryCommand,
@@ -15,6 +18,8 @@ from phoenix.commands import (
     SpeakCommand,
     StatusCommand,
     SystemCommand,
+    capabilities,
+    not_available,
     parse_command,
 )
 from phoenix.errors import UsageError
@@ -137,3 +142,20 @@ def test_anything_else_goes_to_the_llm(text: str) -> None:
 def test_empty_command_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="Empty"):
         parse_command("   ")
+
+
+def test_help_marks_every_command_of_a_capability_that_is_not_there_yet() -> None:
+    for entry in CAPABILITIES:
+        for syntax, _ in entry.commands:
+            line = next(line for line in HELP_TEXT.splitlines() if line.strip().startswith(syntax))
+            assert line.endswith(NOT_AVAILABLE_MARK) is (not entry.available), line
+    assert {"spawn", "system", "vector-memory"} <= {
+        name for name, available in capabilities().items() if not available
+    }
+
+
+@pytest.mark.parametrize("name", [entry.name for entry in CAPABILITIES if not entry.available])
+def test_an_unavailable_capability_says_so_in_a_sentence(name: str) -> None:
+    message = not_available(name).message
+    assert " is not available yet in Phoenix " in message
+    assert message[0].isupper() and message.endswith(".")

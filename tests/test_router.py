@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from flows import run_flow
-from phoenix.commands import ECOSYSTEM_USAGE, HELP_TEXT
-from tests.conftest import ChatServer
+from phoenix.commands import ECOSYSTEM_USAGE, HELP_TEXT, capabilities
+from tests.conftest import ChatServer, require_tool
 
 
 def router(command: str) -> dict:
@@ -23,11 +26,33 @@ def test_help(phoenix_home) -> None:
 def test_status_counts_what_phoenix_holds(chat: ChatServer) -> None:
     router(command="memory store a 1")
     router(command="propose 2 improvements for status")
+    router(command="hello")  # a conversation turn is an episode, not a key-value memory
     status = router(command="STATUS")
     assert status["type"] == "status"
-    assert status["memory_items"] == 1 and status["propose_runs"] == 1
+    assert status["memory_items"] == 1 and status["episodes"] == 1
+    assert status["propose_runs"] == 1
     assert status["model"] == "openai/scripted"
+    assert status["pid"] == os.getpid()  # run here, in-process
     assert "sk-test-secret" not in json.dumps(status)
+
+
+def test_status_lists_the_routers_capabilities(phoenix_home) -> None:
+    status = router(command="status")
+    assert status["capabilities"] == capabilities()
+    assert status["capabilities"]["propose"] is True and status["capabilities"]["spawn"] is False
+
+
+def test_status_reads_the_settings_the_flows_read(phoenix_home, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A saved `phoenix-llm` block counts, as it does for propose and speak."""
+    from blocks.llm import DEFAULT_BLOCK_NAME, LLMSettings
+
+    monkeypatch.delenv("PHOENIX_LLM_MODEL", raising=False)
+    LLMSettings(model="openai/from-the-block", concurrency=3).save(DEFAULT_BLOCK_NAME, overwrite=True)
+    try:
+        status = router(command="status")
+    finally:
+        LLMSettings.delete(DEFAULT_BLOCK_NAME)
+    assert (status["model"], status["llm_concurrency"]) == ("openai/from-the-block", 3)
 
 
 def test_propose_route_runs_the_queen_as_a_subflow(chat: ChatServer) -> None:
@@ -54,10 +79,10 @@ def test_memory_routes_round_trip(phoenix_home) -> None:
     [
         ("ecosystem abc", "usage_error", ECOSYSTEM_USAGE),
         ("ecosystem abc build", "not_found", "No imported repository"),
-        ("spawn agent x: y", "not_available", "spawn-agent"),
-        ("system restart", "not_available", "System"),
-        ("memory vector-store hello", "not_available", "Vector"),
-        ("memory vector-search hello", "not_available", "Vector"),
+        ("spawn agent x: y", "not_available", "Spawning agents is not available yet"),
+        ("system restart", "not_available", "Running system commands is not available yet"),
+        ("memory vector-store hello", "not_available", "Vector (semantic) memory is not"),
+        ("memory vector-search hello", "not_available", "Vector (semantic) memory is not"),
         ("memory frobnicate", "usage_error", "Usage: memory"),
         ("propose lots improvements for x", "usage_error", "propose"),
         ("propose 999 improvements for x", "usage_error", "between 1 and 512"),
@@ -81,6 +106,10 @@ def test_anything_else_is_spoken_and_every_exchange_is_kept(chat: ChatServer) ->
     assert router(command="Hello Phoenix")["message"] == "second answer"
     episodes = router(command="memory search episode/")
     assert episodes["count"] == 2
+    # A search of key-value memories does not wade through conversation turns.
+    assert router(command="memory search Hello")["count"] == 0
+    router(command="memory store greeting Hello there")
+    assert [item["key"] for item in router(command="memory search hello")["items"]] == ["greeting"]
     values = [json.loads(item["value"]) for item in episodes["items"]]
     assert {v["user"] for v in values} == {"Hello Phoenix"}
     assert {v["assistant"] for v in values} == {"first answer", "second answer"}
@@ -91,3 +120,28 @@ def test_an_llm_failure_is_an_error_envelope(chat: ChatServer) -> None:
     reply = router(command="Hello?")
     assert reply["type"] == "error" and reply["code"] == "llm_failed"
     assert "sk-test-secret" not in reply["message"]
+
+
+def _git_repo(folder: Path, makefile: str) -> Path:
+    folder.mkdir()
+    (folder / "Makefile").write_text(makefile)
+    for command in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "x"]):
+        subprocess.run(
+            ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@e", *command],
+            check=True,
+        )
+    return folder
+
+
+def test_a_repository_command_that_fails_is_a_failed_envelope(phoenix_home, tmp_path: Path) -> None:
+    """Through the router as through `phoenix ecosystem run`: exit code and output kept, code set."""
+    require_tool("git", "make")
+    repo = _git_repo(
+        tmp_path / "failing", "ok:\n\t@echo fine\nbad:\n\t@echo out; echo oops >&2; exit 3\n"
+    )
+    record = run_flow("import-and-build-repo", {"source": str(repo), "build": False})
+    good = router(command=f"ecosystem {record['id']} ok")
+    assert good["type"] == "ecosystem" and good["exit_code"] == 0 and "fine" in good["stdout"]
+    bad = router(command=f"ecosystem {record['id']} bad")
+    assert bad["type"] == "error" and bad["code"] == "command_failed"
+    assert bad["exit_code"] != 0 and "oops" in bad["stderr"] and "out" in bad["stdout"]

@@ -87,30 +87,42 @@ def clean_limit(limit: int | None) -> int:
     return limit
 
 
-def search(store: Store, query: str, limit: int | None = None) -> MemorySearchResult:
+def search(
+    store: Store, query: str, limit: int | None = None, episodes: bool | None = None
+) -> MemorySearchResult:
     """Memories whose key starts with `query` or whose value contains it (case-insensitive).
 
-    Key-prefix matches come first, then the most recently updated.
+    Key-prefix matches come first, then the most recently updated.  Conversation episodes are
+    memories of another kind: they are searched only when `episodes` is true or, by default, when
+    the query itself starts with their prefix (`memory search episode/`).
     """
     text = (query or "").strip()
     if not text:
         raise BadInput("A memory search needs a query")
     count = clean_limit(limit)
+    if episodes is None:
+        episodes = text.lower().startswith(EPISODE_PREFIX)
     rows = store.read(
         lambda c: c.execute(
             "SELECT key, value FROM kv_memory "
-            "WHERE starts_with(lower(key), lower($q)) OR contains(lower(value), lower($q)) "
+            "WHERE (starts_with(lower(key), lower($q)) OR contains(lower(value), lower($q))) "
+            "AND ($episodes OR NOT starts_with(key, $episode_prefix)) "
             "ORDER BY starts_with(lower(key), lower($q)) DESC, updated_at DESC, key "
             "LIMIT $limit",
-            {"q": text, "limit": count},
+            {"q": text, "limit": count, "episodes": episodes, "episode_prefix": EPISODE_PREFIX},
         ).fetchall()
     )
     items = [MemoryItem(key=key, value=value) for key, value in rows]
     return MemorySearchResult(items=items, count=len(items))
 
 
-def count_items(store: Store) -> int:
-    row = store.read(lambda c: c.execute("SELECT count(*) FROM kv_memory").fetchone())
+def count_items(store: Store, episodes: bool = False) -> int:
+    """How many key-value memories there are (or, with `episodes`, how many conversation turns)."""
+    row = store.read(
+        lambda c: c.execute(
+            "SELECT count(*) FROM kv_memory WHERE starts_with(key, ?) = ?", [EPISODE_PREFIX, episodes]
+        ).fetchone()
+    )
     return int(row[0]) if row else 0
 
 

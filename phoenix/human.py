@@ -1,0 +1,420 @@
+"""Results as people read them: what `phoenix` prints without `--json`.
+
+A record is a title and short aligned labelled fields, a list is a one-line header ("Showing 3
+repositories") and a table, an empty list is a sentence that says what to do next, and a failure is
+`error: ...` on stderr — for a failed repository command with its exit code and the tail of its
+stderr, for a failed build with the tail of its log.  Never a JSON dump, never a traceback: `--json`
+is for scripts.  `rich` draws the tables (as in Prefect's own CLI); it is imported only when a table
+is printed, so `phoenix --help` and a memory command stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+Result = dict[str, Any]
+
+ERROR_KEYS = frozenset({"type", "message", "code", "verb", "detail"})
+TAIL_LINES = 20
+
+
+@dataclass
+class Screen:
+    """Where output goes: results on stdout, failures and notes on stderr."""
+
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    def note(self, text: str) -> None:
+        print(text, file=self.err)
+
+    def fields(self, title: str | None, pairs: Iterable[tuple[str, Any]]) -> None:
+        """A record: its title, then `Label:  value` lines aligned (empty values left out)."""
+        shown = [(label, str(value)) for label, value in pairs if value not in (None, "", [])]
+        if title:
+            self.line(title)
+        width = max((len(label) for label, _ in shown), default=0) + 2
+        for label, value in shown:
+            indent = "\n" + " " * (width + 2)
+            self.line(f"  {label + ':':<{width}}{value.replace(chr(10), indent)}")
+
+    def table(self, header: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """A list: the one-line header, then an aligned table without borders."""
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
+        for column in columns:
+            table.add_column(column.upper(), overflow="fold")
+        for row in rows:
+            table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+        self.line(header)
+        Console(file=self.out, highlight=False, soft_wrap=False).print(table)
+
+
+def show(kind: str, result: Result, screen: Screen | None = None) -> None:
+    """Print `result` of the command `kind` (e.g. "memory.search", "ecosystem.run") for people.
+
+    A failed result (`"type": "error"`) still shows the data it kept, then its error on stderr.
+    """
+    screen = screen or Screen()
+    failed = result.get("type") == "error"
+    if failed and set(result) <= ERROR_KEYS:
+        screen.note(f"error: {result.get('message', 'failed')}")
+        return
+    if kind == "command":
+        kind = _kind_of_envelope(result, kind)
+    RENDERERS.get(kind, _generic)(result, screen)
+    if failed:
+        _failure(result, screen)
+
+
+def show_error(message: str, screen: Screen | None = None) -> None:
+    (screen or Screen()).note(f"error: {message}")
+
+
+def _kind_of_envelope(result: Result, fallback: str) -> str:
+    """The kind of a router envelope (or of a failed result) from its type and its shape."""
+    kind = result.get("type")
+    if kind == "memory":
+        return f"memory.{result.get('action')}"
+    if kind == "ecosystem" or "verb" in result:
+        verb = result.get("verb") or "show"
+        return f"ecosystem.{verb}" if f"ecosystem.{verb}" in RENDERERS else "ecosystem.run"
+    if kind in RENDERERS:
+        return str(kind)
+    if "results" in result and "succeeded" in result:
+        return "propose"
+    if "exit_code" in result and "stdout" in result and "build_status" not in result:
+        return "ecosystem.run"
+    if "build_status" in result:
+        return "ecosystem.show"
+    return fallback
+
+
+def _failure(result: Result, screen: Screen) -> None:
+    """The error line of a failed result, after what a person needs to see why."""
+    if result.get("code") == "build_failed" and result.get("build_log_tail"):
+        screen.note("The build log ends with:")
+        screen.note(_tail(result["build_log_tail"]))
+    screen.note(f"error: {result.get('message', 'failed')}")
+
+
+def _tail(text: str, lines: int = TAIL_LINES) -> str:
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+# --- the router's own replies ---------------------------------------------------------------------
+
+
+def _message(result: Result, screen: Screen) -> None:
+    screen.line(str(result.get("message", "")))
+
+
+def _status(result: Result, screen: Screen) -> None:
+    capabilities = result.get("capabilities") or {}
+    model = result.get("model")
+    if result.get("llm_api_base"):
+        model = f"{model} at {result['llm_api_base']}"
+    memories = result.get("memory_items")
+    if result.get("episodes"):
+        memories = f"{memories} (and {result['episodes']} conversation turns)"
+    screen.fields(
+        f"Phoenix {result.get('version')}",
+        [
+            ("Model", model),
+            ("LLM calls", _concurrency(result)),
+            ("Database", result.get("database")),
+            ("Memories", memories),
+            ("Propose runs", result.get("propose_runs")),
+            ("Prefect API", result.get("prefect_api_url")),
+            ("Served by", f"process {result['pid']}" if result.get("pid") else None),
+            ("Capabilities", ", ".join(name for name, on in capabilities.items() if on)),
+            ("Not yet", ", ".join(name for name, on in capabilities.items() if not on)),
+        ],
+    )
+
+
+def _concurrency(result: Result) -> str | None:
+    limit = result.get("llm_concurrency")
+    return f"at most {limit} at once" if limit else None
+
+
+def _propose(result: Result, screen: Screen) -> None:
+    items = result.get("results") or []
+    header = (
+        f"{result.get('succeeded', 0)} of {result.get('n', len(items))} ORCHs proposed an"
+        f" improvement for {result.get('seed')!r} (run {result.get('run_id')})"
+    )
+    rows = []
+    for item in items:
+        text = item.get("proposal")
+        if text is None:
+            text = f"failed after {item.get('attempts')} attempts: {item.get('error')}"
+        rows.append([item.get("index", 0) + 1, item.get("angle", ""), text])
+    screen.table(header, ["#", "angle", "proposal"], rows)
+
+
+# --- memory -----------------------------------------------------------------------------------------
+
+
+def _memory_store(result: Result, screen: Screen) -> None:
+    screen.line(f"Stored {result['key']!r}.")
+
+
+def _memory_get(result: Result, screen: Screen) -> None:
+    # The value alone, so that `$(phoenix memory get KEY)` is the value.
+    screen.line(str(result["value"]))
+
+
+def _memory_delete(result: Result, screen: Screen) -> None:
+    screen.line(f"Deleted {result['key']!r} (it held: {_shorten(str(result['value']))}).")
+
+
+def _memory_search(result: Result, screen: Screen) -> None:
+    items = result.get("items") or []
+    query = result.get("query")
+    matching = f" matching {query!r}" if query else ""
+    if not items:
+        screen.line(
+            f"No memories{matching}. Store one with `phoenix memory store KEY VALUE`;"
+            " conversation turns are searched with `phoenix memory search episode/`."
+        )
+        return
+    noun = "memory" if len(items) == 1 else "memories"
+    rows = [[item["key"], _shorten(str(item["value"]), 200)] for item in items]
+    screen.table(f"Showing {len(items)} {noun}{matching}", ["key", "value"], rows)
+
+
+# --- the ecosystem ----------------------------------------------------------------------------------
+
+
+def _service_text(record: Result) -> str:
+    status = str(record.get("service_status") or "Stopped")
+    details = []
+    if status == "Running":
+        details += [f"{label} {record[label]}" for label in ("pid", "port") if record.get(label)]
+    elif record.get("exit_code") is not None:
+        details.append(f"exit code {record['exit_code']}")
+    return f"{status} ({', '.join(details)})" if details else status
+
+
+def _build_text(record: Result) -> str:
+    status = str(record.get("build_status") or "NotBuilt")
+    if record.get("build_error"):
+        status += f": {record['build_error']}"
+    if record.get("last_built"):
+        status += f" (last built {record['last_built']})"
+    return status
+
+
+def _record(record: Result, screen: Screen, sentence: str | None = None) -> None:
+    source = str(record.get("url") or "")
+    where = ", ".join(
+        part
+        for part in (
+            f"branch {record['branch']}" if record.get("branch") else "",
+            f"commit {str(record['commit'])[:12]}" if record.get("commit") else "",
+        )
+        if part
+    )
+    systems = record.get("build_systems") or []
+    if sentence:
+        screen.line(sentence)
+    screen.fields(
+        f"{record.get('name')} ({record.get('id')})",
+        [
+            ("Source", f"{source} ({where})" if where else source),
+            ("Folder", record.get("local_path")),
+            ("Build system", ", ".join(systems) if systems else record.get("build_system") or "none"),
+            ("Build", _build_text(record)),
+            ("Service", _service_text(record)),
+            ("Start command", " ".join(record.get("start_command") or [])),
+            ("Commands", ", ".join(sorted(record.get("commands") or {})) or "none discovered"),
+        ],
+    )
+
+
+def _ecosystem_import(record: Result, screen: Screen) -> None:
+    _record(record, screen, "Imported:")
+    if record.get("build_status") in ("NotBuilt", None):
+        screen.line(f"\nNext: `phoenix ecosystem build {record.get('id')}`.")
+
+
+def _ecosystem_show(record: Result, screen: Screen) -> None:
+    _record(record, screen)
+
+
+def _ecosystem_build(record: Result, screen: Screen) -> None:
+    ok = record.get("build_status") == "Built"
+    _record(record, screen, "Built:" if ok else None)
+
+
+def _ecosystem_start(record: Result, screen: Screen) -> None:
+    _record(record, screen, "Started:")
+    screen.line(f"\nIts output: `phoenix ecosystem logs {record.get('id')}`.")
+
+
+def _ecosystem_stop(record: Result, screen: Screen) -> None:
+    _record(record, screen, "Stopped:")
+
+
+def _ecosystem_list(result: Result, screen: Screen) -> None:
+    items = result.get("items") or []
+    if not items:
+        screen.line("No repositories imported yet. Try `phoenix ecosystem import URL`.")
+        return
+    noun = "repository" if len(items) == 1 else "repositories"
+    rows = [
+        [
+            item.get("id"),
+            item.get("name"),
+            item.get("build_system") or "none",
+            item.get("build_status"),
+            _service_text(item),
+            item.get("url"),
+        ]
+        for item in items
+    ]
+    columns = ["id", "name", "build system", "build", "service", "source"]
+    screen.table(f"Showing {len(items)} {noun}", columns, rows)
+
+
+def _ecosystem_logs(result: Result, screen: Screen) -> None:
+    log = str(result.get("log") or "")
+    if log.strip():
+        screen.line(log.rstrip("\n"))
+    else:
+        screen.line(
+            f"The service of {result.get('id')} has written nothing yet"
+            f" (it is {result.get('service_status', 'Stopped')})."
+        )
+
+
+def _ecosystem_remove(result: Result, screen: Screen) -> None:
+    screen.line(
+        f"Removed {result.get('name')} ({result.get('id')}): its service is stopped and its"
+        " clone and record are deleted."
+    )
+
+
+def _ecosystem_env(result: Result, screen: Screen) -> None:
+    names = list(result.get("variables") or [])
+    repo = result.get("id")
+    if not names:
+        screen.line(
+            f"No variables set for {repo}. Set one with `phoenix ecosystem env {repo} KEY=VALUE`."
+        )
+        return
+    noun = "variable" if len(names) == 1 else "variables"
+    screen.table(
+        f"Showing {len(names)} {noun} set for {repo} (values are not shown)",
+        ["name"],
+        [[name] for name in names],
+    )
+
+
+def _ecosystem_run(result: Result, screen: Screen) -> None:
+    """The command's own output as it wrote it: stdout on stdout, stderr on stderr."""
+    stdout = str(result.get("stdout") or "")
+    if stdout:
+        screen.out.write(stdout if stdout.endswith("\n") else stdout + "\n")
+    stderr = str(result.get("stderr") or "")
+    failed = result.get("type") == "error" or result.get("exit_code") not in (0, None)
+    if stderr.strip():
+        screen.note(_tail(stderr) if failed else stderr.rstrip("\n"))
+    duration = result.get("duration_s")
+    took = f" in {duration:.1f} s" if isinstance(duration, int | float) else ""
+    ended = "timed out" if result.get("timed_out") else f"exited with {result.get('exit_code')}"
+    if not failed:
+        screen.note(f"{result.get('command')} {ended}{took}")
+    elif result.get("type") != "error":
+        screen.note(f"error: {result.get('command')} {ended}{took}")
+
+
+# --- the local servers and the API --------------------------------------------------------------------
+
+
+def _server_status(result: Result, screen: Screen) -> None:
+    screen.fields(
+        None,
+        [
+            ("Phoenix service", result.get("service_url") or "not running"),
+            ("Prefect API", result.get("prefect_api_url") or "not running"),
+            ("Prefect UI", result.get("prefect_ui_url")),
+        ],
+    )
+
+
+def _server_stop(result: Result, screen: Screen) -> None:
+    names = {"service_stopped": "the local Phoenix service", "prefect_stopped": "the Prefect server"}
+    stopped = [name for key, name in names.items() if result.get(key)]
+    screen.line(f"Stopped {' and '.join(stopped)}." if stopped else "Nothing was running.")
+
+
+def _api(result: Result, screen: Screen) -> None:
+    screen.line("The API server stopped.")
+
+
+def _generic(result: Result, screen: Screen) -> None:
+    """Any other record: its scalar fields, labelled (never a JSON dump)."""
+    if "message" in result and len(result) <= 3:
+        screen.line(str(result["message"]))
+        return
+    screen.fields(
+        None,
+        [
+            (str(name).replace("_", " ").capitalize(), _summary(value))
+            for name, value in result.items()
+            if name not in ERROR_KEYS
+        ],
+    )
+
+
+def _summary(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"{len(value)} entries"
+    if isinstance(value, list):
+        if all(isinstance(item, str | int | float) for item in value):
+            return ", ".join(str(item) for item in value)
+        return f"{len(value)} items"
+    return _shorten(str(value), 200)
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+RENDERERS: dict[str, Callable[[Result, Screen], None]] = {
+    "help": _message,
+    "speak": _message,
+    "status": _status,
+    "propose": _propose,
+    "memory.store": _memory_store,
+    "memory.get": _memory_get,
+    "memory.delete": _memory_delete,
+    "memory.search": _memory_search,
+    "ecosystem.import": _ecosystem_import,
+    "ecosystem.list": _ecosystem_list,
+    "ecosystem.show": _ecosystem_show,
+    "ecosystem.status": _ecosystem_show,
+    "ecosystem.build": _ecosystem_build,
+    "ecosystem.start": _ecosystem_start,
+    "ecosystem.stop": _ecosystem_stop,
+    "ecosystem.logs": _ecosystem_logs,
+    "ecosystem.remove": _ecosystem_remove,
+    "ecosystem.env": _ecosystem_env,
+    "ecosystem.run": _ecosystem_run,
+    "server.status": _server_status,
+    "server.start": _server_status,
+    "server.stop": _server_stop,
+    "api": _api,
+}
