@@ -22,13 +22,53 @@ def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "phoenix.duckdb")
 
 
+OPEN_AT_ONCE = textwrap.dedent(
+    """
+    import sys, duckdb
+    # No retry: DuckDB refuses at once while another process holds the file.
+    connection = duckdb.connect(sys.argv[1])
+    connection.execute("CREATE TABLE IF NOT EXISTS probe (x INTEGER)")
+    connection.execute("INSERT INTO probe VALUES (1)")
+    connection.close()
+    """
+)
+
+
+def assert_another_process_can_write(path: Path) -> None:
+    """The file is free: a second process opens it read-write and writes, without waiting.
+
+    Checked from another process because DuckDB caches open databases per process: a connection
+    this process leaked would not stop this process from opening the file again.
+    """
+    probe = subprocess.run(
+        [sys.executable, "-c", OPEN_AT_ONCE, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert probe.returncode == 0, probe.stderr
+
+
 def test_schema_is_migrated_on_first_open_and_recorded(store: Store) -> None:
     versions = store.read(
         lambda c: c.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
     )
     assert versions[-1][0] == LATEST_VERSION
-    # The file is closed again afterwards: another opener gets it at once.
-    duckdb.connect(str(store.path)).close()
+    assert_another_process_can_write(store.path)
+
+
+def test_every_unit_of_work_releases_the_file_for_other_processes(store: Store) -> None:
+    kv.store_value(store, "key", "value")
+    assert_another_process_can_write(store.path)
+    assert kv.get_value(store, "key").value == "value"
+    assert_another_process_can_write(store.path)
+
+    def fails_halfway(connection: duckdb.DuckDBPyConnection) -> None:
+        connection.execute("INSERT INTO kv_memory (key, value) VALUES ('half', 'written')")
+        raise RuntimeError("work failed")
+
+    with pytest.raises(RuntimeError, match="work failed"):
+        store.transaction(fails_halfway)
+    assert_another_process_can_write(store.path)
+    with pytest.raises(NotFound):
+        kv.get_value(store, "half")  # rolled back, and the file released all the same
 
 
 def test_store_get_replace_delete(store: Store) -> None:
