@@ -97,6 +97,10 @@ class ChatServer:
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "/stats")
 
+    def requests(self) -> list[dict[str, Any]]:
+        """What the server received since the last reset: each request's model and messages."""
+        return self._call("GET", "/requests")
+
 
 @pytest.fixture(scope="session")
 def chat_server_url() -> Iterator[str]:

@@ -29,15 +29,32 @@ def _orch_prompt_attempts(chat: ChatServer) -> dict[int, int]:
     return attempts
 
 
+def _sent_user_prompts(chat: ChatServer) -> dict[int, str]:
+    """The user prompt each ORCH sent, by the index its system message gives it."""
+    prompts: dict[int, str] = {}
+    for request in chat.requests():
+        system = next(m["content"] for m in request["messages"] if m["role"] == "system")
+        user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+        index = int(system.removeprefix("You are ORCH-").split(",", 1)[0])
+        prompts[index] = user
+    return prompts
+
+
 def test_every_orch_proposes_from_its_own_angle(chat: ChatServer) -> None:
     result = propose_improvements(seed="a todo app", n=6)
     assert result["n"] == 6 and result["succeeded"] == 6 and result["failed"] == 0
     assert [r["index"] for r in result["results"]] == list(range(6))
-    proposals = [r["proposal"] for r in result["results"]]
-    assert len(set(proposals)) == 6, "each ORCH must be asked something different"
-    assert all("a todo app" in p for p in proposals)
     assert all(r["error"] is None and r["attempts"] == 1 for r in result["results"])
     assert chat.stats()["requests"] == 6
+    # What each ORCH asked, as the server received it: its own angle, named in its prompt.
+    expected = ["performance", "reliability", "security", "developer experience",
+                "observability", "testing"]  # fmt: skip
+    prompts = _sent_user_prompts(chat)
+    assert sorted(prompts) == list(range(6))
+    for index, angle in enumerate(expected):
+        assert f"From the angle of {angle}," in prompts[index], prompts[index]
+        assert "a todo app" in prompts[index]
+    assert [r["angle"] for r in result["results"]] == expected
 
 
 def test_retryable_failures_are_retried_until_they_succeed(
@@ -68,13 +85,17 @@ def test_retries_are_bounded_and_a_failing_orch_is_reported_not_raised(
 def test_final_errors_are_not_retried_and_secrets_stay_out(
     chat: ChatServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chat.control(require_api_key="another-key")
+    monkeypatch.setenv("PHOENIX_ORCH_RETRIES", "2")
+    # The server refuses the key and quotes it back, as some providers do.
+    chat.control(require_api_key="another-key", echo_api_key=True)
     result = propose_improvements(seed="auth", n=2)
     assert result["failed"] == 2
     for item in result["results"]:
         assert item["attempts"] == 1
-        assert "Authentication" in item["error"]
+        assert "authentication failed: set PHOENIX_LLM_API_KEY" in item["error"]
         assert "sk-test-secret" not in item["error"]
+        assert "***" in item["error"], "the echoed key must show up redacted"
+    assert "sk-test-secret" not in str(result)
     assert chat.stats()["requests"] == 2
 
 

@@ -46,6 +46,16 @@ class LLMFinalError(LLMError):
     """Bad credentials, a bad request or an unknown model: another attempt would fail the same way."""
 
 
+class LLMAuthError(LLMFinalError):
+    """The model's provider refused the credentials, or none were configured."""
+
+
+AUTH_HINT = (
+    "authentication failed: set PHOENIX_LLM_API_KEY (or the provider's own variable, such as "
+    "OPENAI_API_KEY) to a valid key for {model}"
+)
+
+
 _caps_lock = threading.Lock()
 _caps: dict[int, threading.BoundedSemaphore] = {}
 
@@ -72,9 +82,54 @@ def _import_litellm() -> Any:
     return litellm
 
 
-def classify(error: Exception, secret: str | None = None) -> LLMError:
-    """Sort an exception from litellm into retryable or final, with a message safe to log."""
+def _client_side_error(error: BaseException) -> BaseException | None:
+    """The OpenAI client's own configuration error behind `error`, if that is what it is.
+
+    The OpenAI client raises its base `OpenAIError` before any HTTP when it has no credentials
+    ("Missing credentials ...") or a provider setting is unusable.  litellm wraps every exception of
+    that client with `status_code = getattr(e, "status_code", 500)`, so such an error reaches us as
+    an `InternalServerError` (500), which would be retried as if the server had failed.  The
+    original stays in the exception's context chain.
+    """
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - litellm depends on it
+        return None
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current) is openai.OpenAIError:
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _redact(text: str, secret: str | None) -> str:
+    if secret:
+        text = text.replace(secret, "***")
+    if len(text) > 500:
+        text = text[:500] + "…"
+    return text
+
+
+def classify(error: Exception, secret: str | None = None, model: str = "the model") -> LLMError:
+    """Sort an exception from litellm into retryable or final, with a message safe to log.
+
+    Authentication failures — a 401 from the server, or credentials missing before any request —
+    are final and say so, naming the setting that fixes them.
+    """
     litellm = _import_litellm()
+    client_error = _client_side_error(error)
+    if client_error is not None:
+        detail = _redact(str(client_error), secret)
+        lowered = detail.lower()
+        if "credential" in lowered or "api_key" in lowered or "api key" in lowered:
+            return LLMAuthError(f"{AUTH_HINT.format(model=model)} ({detail})")
+        return LLMFinalError(f"The LLM client refused its configuration for {model}: {detail}")
+    if isinstance(error, litellm.AuthenticationError):
+        detail = _redact(f"{type(error).__name__}: {error}", secret)
+        return LLMAuthError(f"{AUTH_HINT.format(model=model)} ({detail})")
     status = getattr(error, "status_code", None)
     retryable_types = (
         litellm.Timeout,
@@ -99,11 +154,7 @@ def classify(error: Exception, secret: str | None = None) -> LLMError:
         retryable = status in RETRYABLE_STATUSES
     else:
         retryable = False
-    text = f"{type(error).__name__}: {error}"
-    if secret:
-        text = text.replace(secret, "***")
-    if len(text) > 500:
-        text = text[:500] + "…"
+    text = _redact(f"{type(error).__name__}: {error}", secret)
     return (LLMRetryableError if retryable else LLMFinalError)(text)
 
 
@@ -148,7 +199,7 @@ def complete(
         except LLMError:
             raise
         except Exception as error:  # noqa: BLE001 - every failure is sorted, none is swallowed
-            raise classify(error, secret) from None
+            raise classify(error, secret, settings.llm_model) from None
     content = response.choices[0].message.content if response.choices else None
     if not content or not content.strip():
         raise LLMRetryableError(f"The model {settings.llm_model} returned an empty answer")

@@ -5,9 +5,16 @@ so everything between Phoenix and a real vLLM/Ollama/OpenAI server is exercised;
 made up.  Its behaviour is set over HTTP, so a test can change it while Phoenix runs in another process:
 
     POST /control   {"latency_s", "failure_rate", "failure_status", "fail_first", "fail_when_contains",
-                     "hang_when_contains", "replies", "require_api_key", "seed"}   (fields optional)
-    POST /reset     forget the counters and go back to the default behaviour
+                     "hang_when_contains", "replies", "require_api_key", "echo_api_key", "seed"}
+                    (fields optional)
+    POST /reset     forget the counters and the log, and go back to the default behaviour
     GET  /stats     {"requests", "failures", "in_flight", "max_in_flight", "attempts_by_prompt"}
+    GET  /requests  the messages of every chat request received since the last reset, in order
+                    (what was sent, so a test can assert on it rather than on an echo)
+
+`echo_api_key` makes the 401 of `require_api_key` quote the key it was given, as some providers
+do: the caller's redaction must then keep it out of every message.  The server records messages,
+never headers, so the request log holds no key.
 
 Run it with `python -m phoenix.testing.chat_server --port 0`; it prints `READY <port>` on stdout.
 """
@@ -39,7 +46,14 @@ class Behaviour(BaseModel):
     hang_when_contains: str | None = Field(default=None, description="Never answer such prompts.")
     replies: list[str] | None = Field(default=None, description="Answers, used in turn.")
     require_api_key: str | None = None
+    echo_api_key: bool = Field(
+        default=False, description="Quote the key received in the 401 of require_api_key."
+    )
     seed: int = 0
+
+
+REQUEST_LOG_LIMIT = 10_000
+"""The request log keeps the first this many requests after a reset (a bench sends thousands)."""
 
 
 class ChatServerState:
@@ -54,6 +68,7 @@ class ChatServerState:
         self.in_flight = 0
         self.max_in_flight = 0
         self.attempts: Counter[str] = Counter()
+        self.request_log: list[dict[str, Any]] = []
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -107,10 +122,16 @@ def build_app(state: ChatServerState | None = None) -> Starlette:
         try:
             if behaviour.require_api_key is not None:
                 expected = f"Bearer {behaviour.require_api_key}"
-                if request.headers.get("authorization") != expected:
+                received = request.headers.get("authorization") or ""
+                if received != expected:
                     state.failures += 1
-                    return _error(401, "Incorrect API key provided")
+                    quoted = f": {received.removeprefix('Bearer ')}" if behaviour.echo_api_key else ""
+                    return _error(401, f"Incorrect API key provided{quoted}")
             body = await request.json()
+            if len(state.request_log) < REQUEST_LOG_LIMIT:
+                state.request_log.append(
+                    {"model": body.get("model"), "messages": body.get("messages") or []}
+                )
             prompt = _last_user_message(body)
             state.attempts[prompt] += 1
             attempt = state.attempts[prompt]
@@ -148,6 +169,9 @@ def build_app(state: ChatServerState | None = None) -> Starlette:
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(state.stats())
 
+    async def requests(request: Request) -> JSONResponse:
+        return JSONResponse(state.request_log)
+
     async def models(request: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [{"id": "scripted", "object": "model"}]})
 
@@ -159,6 +183,7 @@ def build_app(state: ChatServerState | None = None) -> Starlette:
             Route("/control", control, methods=["POST"]),
             Route("/reset", reset, methods=["POST"]),
             Route("/stats", stats, methods=["GET"]),
+            Route("/requests", requests, methods=["GET"]),
         ]
     )
 
