@@ -15,8 +15,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
+from phoenix.ecosystem.arguments import command_argv
 from phoenix.ecosystem.discover import RepoAnalysis, analyze_repo
-from phoenix.ecosystem.runner import NOT_INSTALLED, repo_environment, run_argv
+from phoenix.ecosystem.environment import read_variables, repo_environment
+from phoenix.ecosystem.runner import NOT_INSTALLED, run_argv
 from phoenix.ecosystem.services import tail
 
 # How much of a build log is kept in DuckDB and shown with the record.
@@ -51,11 +53,17 @@ def repo_venv(home: Path, repo_id: str) -> Path:
     return home / "venvs" / repo_id
 
 
-def command_environment(home: Path, repo_id: str, repo: Path) -> dict[str, str]:
-    """The environment a repository's commands and service run in: its own virtualenv, if a build
-    made one."""
+def existing_venv(home: Path, repo_id: str) -> Path | None:
+    """The repository's virtualenv if a build made one."""
     venv = repo_venv(home, repo_id)
-    return repo_environment(repo, venv if venv.exists() else None)
+    return venv if venv.exists() else None
+
+
+def command_environment(home: Path, repo_id: str, repo: Path, venv: Path | None) -> dict[str, str]:
+    """The one environment a repository's build steps, commands and service run in: the allow-list
+    of `phoenix.ecosystem.environment`, the variables set for the repository, and `venv` first on
+    PATH."""
+    return repo_environment(repo, venv, read_variables(home, repo_id))
 
 
 def _failure_reason(argv: list[str], exit_code: int, stderr: str, timed_out: bool) -> str:
@@ -80,11 +88,12 @@ def build_repository(repo_id: str, local_path: str, home: Path, timeout_s: float
         venv = repo_venv(home, repo_id)
         if not (venv / "bin" / "python").exists():
             made = run_argv([sys.executable, "-m", "venv", str(venv)], repo,
-                            repo_environment(repo), timeout_s, log_path)  # fmt: skip
+                            command_environment(home, repo_id, repo, None), timeout_s,
+                            log_path)  # fmt: skip
             if made.exit_code != 0:
                 return BuildOutcome(status="BuildFailed", reason="could not create a virtualenv",
                                     log_tail=_kept_tail(log_path), steps=[])  # fmt: skip
-    environment = repo_environment(repo, venv)
+    environment = command_environment(home, repo_id, repo, venv)
     steps = [step.argv for step in analysis.build_steps]
     for argv in steps:
         result = run_argv(argv, repo, environment, timeout_s, log_path)
@@ -102,11 +111,13 @@ def build_repository(repo_id: str, local_path: str, home: Path, timeout_s: float
 def run_repo_command(
     repo_id: str, local_path: str, home: Path, name: str, args: list[str], timeout_s: float
 ) -> dict[str, object]:
-    """Run a discovered command with `args` appended as argv (never through a shell)."""
+    """Run a discovered command with `args` as its data (never through a shell, never as the build
+    tool's options: `phoenix.ecosystem.arguments`)."""
     repo = Path(local_path)
     command = analyze_repo(repo).resolve(name)
-    environment = command_environment(home, repo_id, repo)
-    result = run_argv([*command.argv, *args], repo, environment, timeout_s)
+    argv = command_argv(command.argv, args)
+    environment = command_environment(home, repo_id, repo, existing_venv(home, repo_id))
+    result = run_argv(argv, repo, environment, timeout_s)
     return {
         "command": command.name,
         "argv": result.argv,

@@ -18,7 +18,7 @@ from phoenix.errors import BadInput
 from phoenix.store import open_store
 from phoenix.store import repos as repo_store
 from phoenix.store.repos import RepoRecord
-from tasks.build import command_environment
+from tasks.build import command_environment, existing_venv
 
 
 def reconcile(record: RepoRecord) -> RepoRecord:
@@ -57,7 +57,7 @@ def start_repo_service(record: RepoRecord, home: Path, command: str | None) -> R
         raise BadInput(
             f"{record.name} has no start command: name one of its commands (phoenix ecosystem show)"
         )
-    environment = command_environment(home, record.id, repo)
+    environment = command_environment(home, record.id, repo, existing_venv(home, record.id))
     log_path = home / "logs" / record.id / "service.log"
     process = services.start_service(argv, repo, log_path, env=environment)
     return repo_store.set_service(

@@ -16,7 +16,8 @@ from phoenix.ecosystem import (
     gradle_plugins,
     parse_makefile,
 )
-from phoenix.errors import NotFound
+from phoenix.ecosystem.arguments import command_argv
+from phoenix.errors import BadInput, NotFound
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:
@@ -229,7 +230,9 @@ def test_python_requirements_main_py_and_tests(tmp_path: Path) -> None:
     assert commands["python:install"] == ["python", "-m", "pip", "install", "-r", "requirements.txt"]
     assert commands["python:test"] == ["python", "-m", "pytest"]
     assert analysis.start_command == ["python", "main.py"]
-    assert [s.name for s in analysis.build_steps] == ["python:install"]
+    # Nothing the build installs names pytest, so the build adds it for the test command.
+    assert [s.name for s in analysis.build_steps] == ["python:install", "python:install-pytest"]
+    assert analysis.build_steps[-1].argv == ["python", "-m", "pip", "install", "pytest"]
 
 
 def test_python_pyproject_console_scripts_and_pytest_configuration(tmp_path: Path) -> None:
@@ -260,8 +263,53 @@ def test_python_pyproject_console_scripts_and_pytest_configuration(tmp_path: Pat
     assert commands["python:tool"] == ["tool"]
     assert commands["python:script:test"] == ["test"]
     assert analysis.commands["python:tool"].description == "console script → tool.cli:main"
-    assert [s.name for s in analysis.build_steps] == ["python:install", "python:install-package"]
+    assert [s.name for s in analysis.build_steps] == [
+        "python:install", "python:install-package", "python:install-pytest",
+    ]  # fmt: skip
     assert analysis.start_command is None
+
+
+def test_the_build_installs_the_test_extras_and_adds_pytest_only_when_nothing_names_it(
+    tmp_path: Path,
+) -> None:
+    extras = """
+        [project]
+        name = "lib"
+        version = "1.0"
+        [project.optional-dependencies]
+        dev = ["ruff"]
+        Test = ["pytest>=8", "hypothesis"]
+        docs = ["sphinx"]
+    """
+    with_extras = analyze_repo(make_repo(tmp_path / "a", {"pyproject.toml": extras, "tests/t.py": ""}))
+    assert [s.argv[-1] for s in with_extras.build_steps] == [".[Test]"]
+    assert argvs(with_extras)["python:install"][-1] == ".[Test]"
+
+    only_dev = extras.replace('Test = ["pytest>=8", "hypothesis"]', "")
+    dev = analyze_repo(make_repo(tmp_path / "b", {"pyproject.toml": only_dev, "tests/t.py": ""}))
+    assert [s.argv[-1] for s in dev.build_steps] == [".[dev]", "pytest"]  # ruff is not pytest
+
+    setup_cfg = """
+        [metadata]
+        name = lib
+        [options.extras_require]
+        tests =
+            pytest
+            pytest-cov
+    """
+    cfg = analyze_repo(
+        make_repo(tmp_path / "c", {"setup.py": "", "setup.cfg": setup_cfg, "test_x.py": ""})
+    )
+    assert [s.argv[-1] for s in cfg.build_steps] == [".[tests]"]
+
+    plugin_only = {"requirements.txt": "pytest-cov\n", "tests/t.py": ""}
+    assert analyze_repo(make_repo(tmp_path / "d", plugin_only)).build_steps[-1].argv[-1] == "pytest"
+    pinned = {"requirements.txt": "flask\nPyTest==8.1 ; python_version>'3'\n", "tests/t.py": ""}
+    assert [s.name for s in analyze_repo(make_repo(tmp_path / "e", pinned)).build_steps] == [
+        "python:install"
+    ]
+    untested = analyze_repo(make_repo(tmp_path / "f", {"pyproject.toml": extras}))
+    assert [s.argv[-1] for s in untested.build_steps] == ["."]  # no tests: no test extras
 
 
 def test_python_without_tests_has_no_test_command_and_django_runs_on_port(tmp_path: Path) -> None:
@@ -650,3 +698,40 @@ def test_detection_alone_and_the_analysis_round_trips_as_json(tmp_path: Path) ->
     analysis = analyze_repo(repo)
     assert RepoAnalysis.model_validate_json(analysis.model_dump_json()) == analysis
     assert all(isinstance(arg, str) for c in analysis.commands.values() for arg in c.argv)
+
+
+# --- Arguments to a discovered command -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "args", "expected"),
+    [
+        (["make", "echo"], ["-n", "--eval=x"], None),  # `=` would set a make variable
+        (["make", "echo"], ["-B", "other"], ["make", "echo", "--", "-B", "other"]),
+        (["npm", "run", "lint", "--"], ["--fix"], ["npm", "run", "lint", "--", "--fix"]),
+        (["yarn", "run", "lint"], ["--fix"], ["yarn", "run", "lint", "--fix"]),
+        (["cargo", "test"], ["--nocapture"], ["cargo", "test", "--", "--nocapture"]),
+        (["cargo", "build"], ["--release"], None),
+        (["cargo", "build"], ["x"], ["cargo", "build", "x"]),
+        (["go", "test", "./..."], ["-v"], ["go", "test", "./...", "-args", "-v"]),
+        (["go", "run", "./cmd/x"], ["-v"], ["go", "run", "./cmd/x", "-v"]),
+        (["go", "build", "./..."], ["-o=/tmp/x"], None),
+        (["python", "-m", "pytest"], ["-k", "fast"], ["python", "-m", "pytest", "-k", "fast"]),
+        (["python", "main.py"], ["--port", "1"], ["python", "main.py", "--port", "1"]),
+        (["python", "-m", "pip", "install", "-e", "."], ["--index-url=x"], None),
+        (["./mvnw", "test"], ["-Dexec=x"], None),
+        (["gradle", "build"], ["--init-script", "x"], None),
+        (["docker", "run", "img"], ["--privileged"], ["docker", "run", "img", "--privileged"]),
+        (["docker", "build", "-t", "t", "."], ["--network=host"], None),
+        (["./server", "$PORT"], ["--debug"], ["./server", "$PORT", "--debug"]),
+        (["make", "echo"], [], ["make", "echo"]),
+    ],
+)  # fmt: skip
+def test_arguments_are_the_commands_data_never_the_build_tools_options(
+    argv: list[str], args: list[str], expected: list[str] | None
+) -> None:
+    if expected is None:
+        with pytest.raises(BadInput):
+            command_argv(argv, args)
+    else:
+        assert command_argv(argv, args) == expected

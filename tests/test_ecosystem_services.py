@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from phoenix.ecosystem.services import (
@@ -18,6 +20,7 @@ from phoenix.ecosystem.services import (
     ServiceProcess,
     ServiceStartFailed,
     ensure_not_running,
+    exit_file_for,
     free_port,
     service_state,
     start_service,
@@ -248,3 +251,77 @@ def test_stop_right_after_start_leaves_nothing_running(tmp_path: Path, started: 
     )
     assert state(service)[0] == "Stopped"
     assert gone(service.pid)
+
+
+def leaves_a_child(tmp_path: Path, exit_code: int, leave_group: bool) -> list[str]:
+    """A service that starts a long-running child (in its group, or in a session of its own), notes
+    its pid in child.pid and then exits with `exit_code` (0: a normal end, else a crash)."""
+    script = textwrap.dedent(
+        f"""
+        import subprocess, sys
+        child = subprocess.Popen([{PY!r}, "-c", "import time; time.sleep(120)"],
+                                 start_new_session={leave_group})
+        open("child.pid", "w").write(str(child.pid))
+        sys.exit({exit_code})
+        """
+    )
+    return [PY, "-c", script]
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "leave_group"), [(0, False), (3, False), (0, True), (5, True)]
+)  # fmt: skip
+def test_nothing_a_service_started_outlives_it_when_it_exits_by_itself(
+    tmp_path: Path, started: list, exit_code: int, leave_group: bool
+) -> None:
+    service = start(started, leaves_a_child(tmp_path, exit_code, leave_group), tmp_path)
+    pid_file = tmp_path / "child.pid"
+    child = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(), 15))
+    # The supervisor ends the child itself, before it records the exit: no status read needed.
+    wait_for(lambda: exit_file_for(service.log_path).exists(), 15)
+    assert gone(child), "the service's child outlived it"
+    wait_for(lambda: state(service)[0] != "Running", 15)  # the supervisor exits right after
+    assert state(service) == ("Exited", exit_code)
+
+
+def test_reading_the_status_ends_what_a_killed_supervisor_left_behind(
+    tmp_path: Path, started: list
+) -> None:
+    """The supervisor itself is SIGKILLed, so it cannot end anything: the main process keeps running
+    in the group and its child, which left the group, is adopted by init.  Reading the status finds
+    both (by group, and by the instance's marker in the environment) and ends them."""
+    script = textwrap.dedent(
+        f"""
+        import subprocess, time
+        child = subprocess.Popen([{PY!r}, "-c", "import time; time.sleep(120)"],
+                                 start_new_session=True)
+        open("child.pid", "w").write(str(child.pid))
+        time.sleep(120)
+        """
+    )
+    service = start(started, [PY, "-c", script], tmp_path)
+    pid_file = tmp_path / "child.pid"
+    child = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(), 15))
+    main = [p.pid for p in psutil.Process(service.pid).children()]
+    assert len(main) == 1 and not gone(child)
+    os.kill(service.pid, signal.SIGKILL)
+    wait_for(lambda: gone(service.pid), 10)
+    assert not gone(child) and not gone(main[0]), "nothing has swept yet"
+    assert state(service) == ("Exited", None)
+    assert gone(child) and gone(main[0])
+
+
+def test_a_service_gets_the_allow_listed_environment_not_phoenixs(
+    tmp_path: Path, started: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("PHOENIX_API_TOKEN", "GITHUB_PAT", "OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, f"secret-{name}")
+    monkeypatch.setenv("MAKELEVEL", "1")
+    script = "import json, os; print('ENV', json.dumps(dict(os.environ)), flush=True)"
+    service = start(started, [PY, "-c", script], tmp_path)
+    wait_for(lambda: state(service) == ("Exited", 0), 15)
+    line = next(x for x in tail(service.log_path).splitlines() if x.startswith("ENV "))
+    environment = json.loads(line[4:])
+    assert "secret-" not in line and "MAKELEVEL" not in environment
+    assert environment["PORT"] == str(service.port) and environment["PATH"]
+    assert environment["PHOENIX_SERVICE_INSTANCE"] == f"{service.pid}:{service.start_ticks}"

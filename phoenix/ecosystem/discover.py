@@ -12,8 +12,10 @@
     gradle   `tasks`, plus the tasks of the plugins applied in the root build file (./gradlew when
              present): base/java/application/war/Spring Boot, JVM languages counting as java
     python   install (pip -r requirements.txt, else pip -e .), install-package (pip -e . when a
-             requirements.txt is there too), test (pytest, when tests or a pytest configuration
-             exist), run (main.py, app.py or `manage.py runserver`), [project.scripts] by name
+             requirements.txt is there too; `.[test]` with the extras the tests need), test
+             (pytest, when tests or a pytest configuration exist), run (main.py, app.py or
+             `manage.py runserver`), [project.scripts] by name; the build also installs pytest
+             when there are tests and nothing the build installs names it
     make     every target of the Makefile, as ["make", target]
     docker   build, run
     procfile every process type by its own name
@@ -25,8 +27,9 @@ console script called `test`) is kept as `<system>:script:<name>`.  `RepoAnalysi
 accepts a bare name and picks the system earliest in priority order that has it (the primary first,
 the Procfile last), so `test` means the primary system's tests.
 
-Argv, never shell text: commands run without a shell.  The runner appends a user's arguments to
-`argv`, so tools that need a separator before a program's own arguments get it here (`npm run x --`,
+Argv, never shell text: commands run without a shell.  A person's arguments are placed after
+`argv` by `arguments.command_argv`, as data and never as the tool's options; commands that always
+need a separator before a program's own arguments end with it here (`npm run x --`,
 `cargo run --bin x --`).  An argv element may contain `$PORT`, left for the service runner to
 substitute with the port it chose (Procfile commands, `manage.py runserver $PORT`, docker's `-p`).
 
@@ -42,6 +45,7 @@ hides the commands of the other systems.
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import re
 import shlex
@@ -341,12 +345,56 @@ def python_test_source(files: RepoFiles, pyproject: dict[str, Any]) -> str | Non
     return tests[0] if tests else None
 
 
+TEST_EXTRAS = ("test", "tests", "testing")
+_PYTEST_REQUIREMENT = re.compile(r"\s*pytest\s*(?:$|[\[<>=!~;@\s])", re.IGNORECASE)
+
+
+def python_extras(files: RepoFiles, pyproject: dict[str, Any]) -> dict[str, list[str]]:
+    """The optional dependencies a project declares: pyproject's `[project.optional-dependencies]`,
+    else setup.cfg's `[options.extras_require]` (one requirement per line).  setup.py is not run."""
+    declared = _table(_table(pyproject, "project"), "optional-dependencies")
+    if declared:
+        return {
+            str(name): [r for r in reqs if isinstance(r, str)] if isinstance(reqs, list) else []
+            for name, reqs in declared.items()
+        }
+    if not files.has("setup.cfg"):
+        return {}
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(files.text("setup.cfg", strict=False))
+    except configparser.Error:
+        return {}
+    if not parser.has_section("options.extras_require"):
+        return {}
+    return {
+        name: [line.strip() for line in value.splitlines() if line.strip()]
+        for name, value in parser.items("options.extras_require")
+    }
+
+
+def python_test_extras(extras: dict[str, list[str]]) -> list[str]:
+    """The extras the test command needs: those named test/tests/testing, else `dev` (a dev extra
+    often carries linters and docs tools too, so it is the fallback, not the first choice)."""
+    chosen = [name for name in extras if name.lower() in TEST_EXTRAS]
+    return chosen or [name for name in extras if name.lower() == "dev"]
+
+
+def declares_pytest(requirements: list[str]) -> bool:
+    """Whether one of `requirements` is pytest itself (a pytest plugin does not count)."""
+    return any(_PYTEST_REQUIREMENT.match(line) for line in requirements)
+
+
 def discover_python(files: RepoFiles, system: BuildSystem) -> Discovery:
     """pip installs, pytest, the conventional entry script, and pyproject's console scripts.
 
     Commands say `python`, not a path: the builder runs them with the repository's own virtual
     environment first on PATH, never Phoenix's.  A malformed pyproject.toml costs only what it would
     have told (installability, scripts, pytest settings); requirements.txt still counts.
+
+    The build installs what the test command needs, so `test` works right after `build`: the
+    package with its test extras (`pip install -e .[test]`), and pytest itself when the repository
+    has tests but neither those extras nor requirements.txt name it.
     """
     found = Discovery("python")
     pyproject: dict[str, Any] = {}
@@ -354,15 +402,26 @@ def discover_python(files: RepoFiles, system: BuildSystem) -> Discovery:
         with contextlib.suppress(ManifestError):  # recorded in files.problems
             pyproject = files.toml("pyproject.toml")
     pip = ["python", "-m", "pip", "install"]
+    test_source = python_test_source(files, pyproject)
+    provided: list[str] = []  # requirements the build installs, to see whether pytest is among them
     if files.has("requirements.txt"):
         found.build.append(found.add("install", [*pip, "-r", "requirements.txt"], "requirements.txt"))
+        provided += files.text("requirements.txt", strict=False).splitlines()
     package_file = "setup.py" if files.has("setup.py") else "pyproject.toml"
     if files.has("setup.py") or "project" in pyproject or "build-system" in pyproject:
         name = "install-package" if found.build else "install"
-        found.build.append(found.add(name, [*pip, "-e", "."], package_file))
-    test_source = python_test_source(files, pyproject)
+        extras = python_extras(files, pyproject) if test_source is not None else {}
+        wanted = python_test_extras(extras)
+        target = f".[{','.join(wanted)}]" if wanted else "."
+        provided += [requirement for extra in wanted for requirement in extras[extra]]
+        found.build.append(found.add(name, [*pip, "-e", target], package_file))
     if test_source is not None:
         found.add("test", ["python", "-m", "pytest"], test_source)
+        if not declares_pytest(provided):
+            found.build.append(
+                Command(name="python:install-pytest", system="python", argv=[*pip, "pytest"],
+                        source=test_source, description="pytest, for the test command")
+            )  # fmt: skip
     for entry, argv in _PYTHON_STARTS:
         if files.has(entry):
             found.start = found.add("run", argv, entry, " ".join(argv))

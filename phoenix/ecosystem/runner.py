@@ -4,7 +4,8 @@ Commands come from a repository's own files and their arguments from people, so 
 goes through a shell: `; rm -rf`, `$(...)` and `../` are just bytes in an argument.  Each command
 runs in a session of its own, so a timeout kills it together with everything it started.  A program
 that is not installed is an ordinary failed result (exit code 127 and a sentence saying which),
-not an exception, so a build can report "BuildFailed: cargo is not installed".
+not an exception, so a build can report "BuildFailed: cargo is not installed".  The environment
+is the caller's to give, and always `environment.repo_environment`: an allow-list, never Phoenix's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,29 +32,6 @@ class RunResult(BaseModel):
     stderr: str
     timed_out: bool = False
     duration_s: float
-
-
-def repo_environment(repo_path: Path, venv: Path | None = None) -> dict[str, str]:
-    """The environment a repository's commands run in: Phoenix's own virtualenv removed from it.
-
-    With `venv`, that virtual environment comes first on PATH, so `python -m pip` installs into the
-    repository's environment and never into Phoenix's.
-    """
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("PHOENIX_", "PREFECT_", "LITELLM_", "GITHUB_PAT"))
-        and name not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")
-    }
-    own_bin = str(Path(sys.prefix) / "bin")
-    path = [entry for entry in environment.get("PATH", os.defpath).split(os.pathsep) if entry]
-    path = [entry for entry in path if entry != own_bin]
-    if venv is not None:
-        path.insert(0, str(venv / "bin"))
-        environment["VIRTUAL_ENV"] = str(venv)
-    environment["PATH"] = os.pathsep.join(path)
-    environment["PWD"] = str(repo_path)
-    return environment
 
 
 def _tail(data: bytes) -> str:

@@ -18,8 +18,16 @@ system, never remembered.  Why it is built this way:
   as `python -I -S -c <its own source>`: stdlib only (about 11 MB), and isolated, so a `json.py` in the
   repository cannot shadow the stdlib.
 * **Pid reuse.**  A pid counts only with its start time (field 22 of /proc/<pid>/stat).
-* **No orphans.**  Stop signals the whole group and SIGKILLs it after a grace period; only a process
-  that deliberately left the group (setsid) escapes.
+* **No process outlives its service** (systemd's control-group kill mode, without cgroups).  However
+  the main process ends — a crash, a normal exit, a stop — the supervisor then ends everything the
+  service started: its process group and every descendant, even one that left the group with
+  `setsid`, because the supervisor is a child subreaper (prctl PR_SET_CHILD_SUBREAPER), so orphans
+  are reparented to it instead of to init.  SIGTERM first, SIGKILL after a grace period.  What the
+  supervisor could not end (it was itself killed, say) is swept when the status is next read or the
+  service stopped: every process of the group or whose environment carries the instance's marker
+  (`PHOENIX_SERVICE_INSTANCE=<supervisor pid>:<its start time>`), found with psutil.
+* **The environment is an allow-list** (`phoenix.ecosystem.environment`): a service never sees
+  Phoenix's tokens or the user's cloud keys, only the basics, its repository's variables and `PORT`.
 """
 
 from __future__ import annotations
@@ -39,12 +47,18 @@ import time
 from pathlib import Path
 from typing import Literal
 
+import psutil
 from pydantic import BaseModel
 
+from phoenix.ecosystem.environment import SERVICE_MARKER, inherited_environment
 from phoenix.errors import BadInput, Conflict, OperationFailed
 from phoenix.managed_server import free_port as free_port  # re-exported for callers of $PORT
 
 POLL_S = 0.05
+# How long what a service left behind gets between SIGTERM and SIGKILL, in the supervisor and when
+# a status read sweeps.  Shorter than `stop_service`'s default grace, so a stop sees the supervisor
+# finish its sweep and record the exit code.
+LEFTOVER_GRACE_S = 3.0
 _PORT_REF = re.compile(r"\$\{PORT\}|\$PORT(?![A-Za-z0-9_])")
 
 
@@ -75,17 +89,83 @@ class ServiceState(BaseModel):
     exit_code: int | None = None
 
 
-def _supervise(exit_file: str, argv: list[str]) -> int:
-    """The group leader above the command; runs alone in `python -I -S -c`, so stdlib imports only."""
+def _supervise(exit_file: str, grace_s: float, marker: str, argv: list[str]) -> int:
+    """The group leader above the command; runs alone in `python -I -S -c`, so stdlib imports only.
+
+    Starts `argv` with the instance marker in its environment, reaps every child (its own and the
+    orphans it adopts as a subreaper), and when the main process ends, ends everything the service
+    started before recording the exit code.
+    """
+    import contextlib
+    import ctypes
     import json
     import os
     import signal
     import subprocess
     import sys
+    import time
 
+    me = os.getpid()
     child: subprocess.Popen[bytes] | None = None
     requested: list[int] = []  # the stop signal we were sent, if any
     forwarded = False
+
+    def stat(pid: int) -> tuple[str, int, int, int] | None:
+        """(state, parent, process group, start ticks) of a pid, from /proc."""
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                raw = handle.read()
+        except OSError:
+            return None
+        fields = raw[raw.rindex(b")") + 2 :].split()
+        return fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[19])
+
+    def leftovers() -> set[int]:
+        """Live processes of this group, and every live descendant wherever its group."""
+        table = {}
+        for name in os.listdir("/proc"):
+            if name.isdigit() and (info := stat(int(name))) is not None and info[0] not in "ZX":
+                table[int(name)] = info
+        children: dict[int, list[int]] = {}
+        for pid, info in table.items():
+            children.setdefault(info[1], []).append(pid)
+        found, stack = set(), [me]
+        while stack:
+            for pid in children.get(stack.pop(), []):
+                if pid not in found:
+                    found.add(pid)
+                    stack.append(pid)
+        found |= {pid for pid, info in table.items() if info[2] == me}
+        found.discard(me)
+        return found
+
+    def reap() -> None:
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    return
+            except ChildProcessError:
+                return
+
+    def send(pids: set[int], signum: int) -> None:
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signum)
+
+    def end_leftovers() -> None:
+        remaining = leftovers()
+        send(remaining, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while remaining and time.monotonic() < deadline:
+            time.sleep(0.05)
+            reap()
+            remaining = leftovers()
+        send(remaining, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while remaining and time.monotonic() < deadline:
+            time.sleep(0.02)
+            reap()
+            remaining = leftovers()
 
     def forward() -> None:
         nonlocal forwarded
@@ -100,18 +180,33 @@ def _supervise(exit_file: str, argv: list[str]) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, on_signal)
+    # Orphans of the service are reparented here, not to init, so they can be found and ended.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    own = stat(me)
+    os.environ[marker] = f"{me}:{own[3] if own else ''}"
     try:
-        child = subprocess.Popen(argv)  # same cwd, env, stdio and process group as this one
+        child = subprocess.Popen(argv)  # same cwd, stdio and process group as this one
     except OSError as exc:
         print(f"phoenix: cannot start {argv[0]}: {exc}", file=sys.stderr, flush=True)
         code = 126 if isinstance(exc, PermissionError) else 127
     else:
         forward()  # a stop that arrived while the child was being started
-        returncode = child.wait()
-        code = 128 - returncode if returncode < 0 else returncode  # killed by N → 128+N, as shells say
+        while True:  # reap adopted orphans as they end; stop when the service's main process does
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                status = child.wait()  # not reachable: the child is ours until reaped above
+                break
+            if pid == child.pid:
+                status = os.waitstatus_to_exitcode(status)
+                child.returncode = status
+                break
+        code = 128 - status if status < 0 else status  # killed by N → 128+N, as shells say
+        end_leftovers()
     print(f"phoenix: service exited with code {code}", file=sys.stderr, flush=True)
-    record = {"pid": os.getpid(), "exit_code": code, "stopped": bool(requested)}
-    partial = f"{exit_file}.{os.getpid()}.tmp"
+    record = {"pid": me, "exit_code": code, "stopped": bool(requested)}
+    partial = f"{exit_file}.{me}.tmp"
     with open(partial, "w") as handle:
         handle.write(json.dumps(record))
     os.replace(partial, exit_file)
@@ -120,8 +215,14 @@ def _supervise(exit_file: str, argv: list[str]) -> int:
 
 @functools.cache
 def _supervisor_code() -> str:
-    call = "import sys\nsys.exit(_supervise(sys.argv[1], sys.argv[2:]))\n"
+    arguments = "sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4:]"
+    call = f"import sys\nsys.exit(_supervise({arguments}))\n"
     return "from __future__ import annotations\n" + inspect.getsource(_supervise) + call
+
+
+def service_instance(pid: int, start_ticks: int | None) -> str:
+    """The marker value the supervisor `pid` puts in its service's environment."""
+    return f"{pid}:{'' if start_ticks is None else start_ticks}"
 
 
 def exit_file_for(log_path: Path) -> Path:
@@ -156,7 +257,9 @@ def start_service(
     """Start `argv` (never through a shell) as a supervised service listening on `$PORT`.
 
     Args:
-        env: variables added to this process's environment (the service needs PATH, HOME ...).
+        env: the service's whole environment (`environment.repo_environment`); when omitted, the
+            allow-listed basics of this process's (`environment.inherited_environment`) — never
+            this process's own environment, which holds Phoenix's tokens.  `PORT` is added.
         port: the port to give it; a free one on 127.0.0.1 when omitted.
     """
     if not argv or not argv[0]:
@@ -165,12 +268,13 @@ def start_service(
         raise ServiceStartFailed(f"the service's folder {cwd} does not exist")
     port = port if port is not None else free_port()
     argv = substitute_port(argv, port)
-    environment = {**os.environ, **(env or {}), "PORT": str(port)}
+    environment = {**(env if env is not None else inherited_environment()), "PORT": str(port)}
     program = _resolve_program(argv[0], cwd, environment.get("PATH"))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     exit_file = exit_file_for(log_path)
     exit_file.unlink(missing_ok=True)  # a record left by the previous run would be read as this one's
-    command = [sys.executable, "-I", "-S", "-c", _supervisor_code(), str(exit_file), program, *argv[1:]]
+    command = [sys.executable, "-I", "-S", "-c", _supervisor_code(), str(exit_file),
+               str(LEFTOVER_GRACE_S), SERVICE_MARKER, program, *argv[1:]]  # fmt: skip
     with log_path.open("ab") as log:
         log.write(f"phoenix: starting {argv} on port {port}\n".encode())
         log.flush()
@@ -235,18 +339,75 @@ def _read_exit_record(pid: int, log_path: Path | None) -> dict[str, object] | No
 def service_state(pid: int, start_ticks: int | None, log_path: Path | None = None) -> ServiceState:
     """Running, or how the service ended, asked of the OS now (never remembered).
 
+    A service found ended has what it left behind ended too (`end_leftovers`).
+
     Args:
         start_ticks: as returned by `start_service`; a pid started at another time is not ours.
         log_path: the service's log, next to which its supervisor recorded the exit code.
     """
     if _is_running(pid, start_ticks):
         return ServiceState(status="Running")
+    end_leftovers(pid, start_ticks)
     record = _read_exit_record(pid, log_path)
     if record is None:
         return ServiceState(status="Exited")  # killed outright, or the machine restarted
     code = record.get("exit_code")
     status: Literal["Exited", "Stopped"] = "Stopped" if record.get("stopped") else "Exited"
     return ServiceState(status=status, exit_code=code if isinstance(code, int) else None)
+
+
+def service_processes(pid: int, start_ticks: int | None) -> list[psutil.Process]:
+    """The live processes of the service whose supervisor is (or was) `pid`, the supervisor aside:
+    its process group, and every process whose environment carries the instance's marker — which
+    finds one that left the group (setsid) and was reparented away."""
+    instance = service_instance(pid, start_ticks)
+    stat = _proc_stat(pid)
+    group_is_ours = stat is None or start_ticks is None or stat[2] == start_ticks
+    found = []
+    for process in psutil.process_iter():
+        if process.pid in (pid, os.getpid()):
+            continue
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if (group_is_ours and os.getpgid(process.pid) == pid) or (
+                process.environ().get(SERVICE_MARKER) == instance
+            ):
+                found.append(process)
+        except (psutil.Error, OSError):
+            continue  # ended meanwhile, or not ours to read
+    return found
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def end_leftovers(pid: int, start_ticks: int | None, grace_s: float = LEFTOVER_GRACE_S) -> list[int]:
+    """SIGTERM what the service of supervisor `pid` left running, SIGKILL it after `grace_s`.
+
+    The supervisor does this itself when the service's main process ends; this catches what it
+    could not (it was killed itself, or the machine's init adopted a process first).  Returns the
+    pids it found; usually none.
+    """
+    leftovers = service_processes(pid, start_ticks)
+    found = [process.pid for process in leftovers]
+    for signum, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        for process in leftovers:
+            with contextlib.suppress(psutil.Error):
+                process.send_signal(signum)
+        deadline = time.monotonic() + wait_s
+        remaining = [p for p in leftovers if _alive(p)]
+        while remaining and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            remaining = [p for p in remaining if _alive(p)]
+        if not remaining:
+            break
+        leftovers = remaining
+    return found
 
 
 def ensure_not_running(pid: int | None, start_ticks: int | None, what: str = "the service") -> None:
@@ -285,6 +446,7 @@ def stop_service(
     """
     stat = _proc_stat(pid)
     if stat is not None and start_ticks is not None and stat[2] != start_ticks:
+        end_leftovers(pid, start_ticks)
         return None  # the pid is another process now, so our group (same id) cannot exist any more
     supervisor_running, killed = _is_running(pid, start_ticks), False
     if _group_members(pgid):
@@ -295,6 +457,7 @@ def stop_service(
         if not _wait_until_empty(pgid, grace_s):
             _signal(pgid, signal.SIGKILL, group=True)
             killed = _wait_until_empty(pgid, 5.0)
+    end_leftovers(pid, start_ticks)  # what left the group, if the supervisor could not end it
     record = _read_exit_record(pid, log_path)
     if record is None and supervisor_running and log_path is not None:
         record = {"pid": pid, "exit_code": 128 + signal.SIGKILL if killed else None, "stopped": True}
