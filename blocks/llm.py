@@ -47,7 +47,14 @@ class LLMSettings(Block):
             "llm_timeout": self.timeout_s,
             "orch_retries": self.orch_retries,
         }
-        return {name: value for name, value in fields.items() if value not in (None, "")}
+        return {name: value for name, value in fields.items() if _is_set(value)}
+
+
+def _is_set(value: Any) -> bool:
+    """A field left empty in the UI form (None, blank text, a blank secret) means "not set here"."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def resolve_settings(block_name: str = DEFAULT_BLOCK_NAME) -> PhoenixSettings:

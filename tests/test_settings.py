@@ -117,10 +117,15 @@ def test_a_saved_block_fills_what_the_environment_leaves_unset(
     assert resolve_settings("test-block").llm_model == "openai/from-environment"
 
 
-def test_an_empty_block_field_means_the_default(phoenix_home, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PHOENIX_LLM_MODEL", raising=False)
-    LLMSettings(model="").save("empty-block", overwrite=True)
-    assert resolve_settings("empty-block").llm_model == LOCAL_MODEL
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_block_field_means_the_default(
+    phoenix_home, monkeypatch: pytest.MonkeyPatch, blank: str
+) -> None:
+    for name in ("PHOENIX_LLM_MODEL", "PHOENIX_LLM_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    LLMSettings(model=blank, api_key=SecretStr(blank)).save("blank-block", overwrite=True)
+    settings = resolve_settings("blank-block")
+    assert (settings.llm_model, settings.llm_api_key) == (LOCAL_MODEL, None)
 
 
 def test_no_block_means_environment_only(phoenix_home) -> None:
