@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 from typing import Any
 
 # Prefect flow name -> "module:callable" of what the shell calls for it.
@@ -26,9 +27,14 @@ def run_flow(name: str, parameters: dict[str, Any]) -> Any:
 
     A flow's heartbeat thread makes each synchronous call wait up to a second when it ends; these
     runs are short and watched by their caller, so the shell runs them without heartbeats.
-    """
-    from prefect.exceptions import ParameterTypeError, SignatureMismatchError
 
+    The run belongs to a cancel scope (`phoenix.cancellation`): the caller's, or a new one that the
+    first Ctrl-C cancels when this is the main thread.  A run that ends cancelled, or fails because
+    it was, raises `RunCancelled`.
+    """
+    from prefect.exceptions import CancelledRun, ParameterTypeError, SignatureMismatchError
+
+    from phoenix import cancellation
     from phoenix.errors import NotFound, UsageError
 
     if name not in INTERACTIVE_FLOWS:
@@ -39,11 +45,73 @@ def run_flow(name: str, parameters: dict[str, Any]) -> Any:
         inspect.signature(function).bind(**parameters)
     except TypeError as error:
         raise UsageError(f"Bad parameters for {name}: {error}") from None
-    with without_heartbeats():
+    # A token in a source URL must not become a flow-run parameter (Prefect's database, UI, logs):
+    # the flow gets the clean URL, and the token reaches `resolve_source` in this process only.
+    from phoenix.ecosystem.source import credentials_out_of_band
+
+    parameters, handover = credentials_out_of_band(name, parameters)
+    scope = cancellation.current_scope() or cancellation.CancelScope()
+    with (
+        handover,
+        without_heartbeats(),
+        cancellation.entered(scope),
+        cancellation.cancel_on_sigint(scope),
+    ):
         try:
             return function(**parameters)
         except (ParameterTypeError, SignatureMismatchError) as error:
             raise UsageError(f"Bad parameters for {name}: {error}") from None
+        except CancelledRun:
+            raise cancellation.RunCancelled(f"The {name} flow run was cancelled.") from None
+        except Exception:
+            if scope.cancelled:  # what failed is what the cancellation stopped
+                raise cancellation.RunCancelled(f"The {name} flow run was cancelled.") from None
+            raise
+
+
+class _WithoutTraceback(logging.Formatter):
+    """The console's own format, minus the traceback: the record keeps it for the other handlers."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _not_a_repeated_failure(record: logging.LogRecord) -> bool:
+    """Drop a failed task run's "Finished in state Failed(...)": its failure was just printed."""
+    return not (
+        record.name.startswith("prefect.task_runs")
+        and record.levelno >= logging.ERROR
+        and record.getMessage().startswith("Finished in state")
+    )
+
+
+def one_line_per_failure_on_console() -> None:
+    """A command that runs its flow in its own process prints one line per failed task run.
+
+    Prefect's console handler prints each failed task run as a traceback and again as its final
+    state: a propose whose ORCHs all fail would bury its one JSON document under screens of them.
+    Only the console changes; the API handler still sends the whole record (traceback included)
+    to the run's logs in the Prefect UI.
+    """
+    from prefect.logging.configuration import ensure_logging_setup
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    ensure_logging_setup()  # Prefect's handlers exist from here on
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not isinstance(
+            handler.formatter, _WithoutTraceback
+        ):
+            handler.setFormatter(_WithoutTraceback(handler.formatter))
+            handler.addFilter(_not_a_repeated_failure)
 
 
 _heartbeatless: dict[int, tuple[Any, Any]] = {}

@@ -5,7 +5,10 @@ angle, then gathers every outcome — proposals and failures alike — in index 
 hard parts: the fan-out (`Task.map` on a thread pool, or on Dask for scale-out), retries with
 exponential backoff and jitter; the LLM layer enforces the per-call timeout and caps how many calls
 are in flight.
-One ORCH failing never fails the run: it is reported with its error.
+One ORCH failing never fails the run: it is reported with its error.  A run in which no ORCH
+proposed anything is a failed operation (`llm_failed`: the CLI exits 1, the API answers 502), its
+record still kept and returned.  A run whose caller went away (`phoenix.cancellation`) stops
+asking the LLM and ends Cancelled.
 """
 
 from __future__ import annotations
@@ -13,17 +16,21 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from prefect import flow, unmapped
+from prefect import State, flow, unmapped
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
+from prefect.states import Cancelled
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from blocks.llm import resolve_settings
+from phoenix.cancellation import CANCELLED_MESSAGE, cancel_requested
 from phoenix.commands import check_proposal_count
+from phoenix.envelope import failed_result
 from phoenix.errors import UsageError
+from phoenix.llm.client import LLMError
 from phoenix.settings import MAX_ORCHS, PhoenixSettings
 from phoenix.store.proposals import ProposalResult, ProposeRun
 from tasks.llm import OrchFailed, angle_for, propose_one
@@ -38,6 +45,10 @@ def _outcome(index: int, future: PrefectFuture[ProposalResult], retries: int) ->
     state = future.state
     if state.is_completed():
         return future.result()
+    if state.is_cancelled():
+        return ProposalResult(
+            index=index, angle=angle_for(index), error=CANCELLED_MESSAGE, attempts=1, latency_s=0.0
+        )
     error = state.result(raise_on_failure=False)
     if isinstance(error, OrchFailed):
         return ProposalResult(
@@ -92,7 +103,7 @@ def gather_proposals(seed: str, n: int, settings: PhoenixSettings) -> list[Propo
     task_runner=ThreadPoolTaskRunner(max_workers=MAX_ORCHS),
     validate_parameters=True,
 )
-def propose_improvements(seed: str, n: int = 5) -> dict[str, Any]:
+def propose_improvements(seed: str, n: int = 5) -> dict[str, Any] | State[Any]:
     """Ask N ORCH sub-agents for one improvement each to `seed`, and aggregate what they say.
 
     Args:
@@ -105,6 +116,8 @@ def propose_improvements(seed: str, n: int = 5) -> dict[str, Any]:
     settings = resolve_settings()
     started = time.perf_counter()
     results = gather_proposals(seed.strip(), n, settings)
+    if cancel_requested():
+        return Cancelled(message=CANCELLED_MESSAGE)
     succeeded = sum(result.proposal is not None for result in results)
     run = ProposeRun(
         run_id=str(flow_run.get_id() or ""),
@@ -121,7 +134,15 @@ def propose_improvements(seed: str, n: int = 5) -> dict[str, Any]:
     published = publish_proposals_table.submit(run)
     stored.result()
     published.result()
+    if succeeded == 0:
+        return failed_result(run.model_dump(), LLMError(_no_proposal_message(results)))
     return run.model_dump()
+
+
+def _no_proposal_message(results: list[ProposalResult]) -> str:
+    """Why a run has no proposal at all: every ORCH failed, and the first one said why."""
+    first = results[0].error if results else None
+    return f"No ORCH proposed anything: all {len(results)} failed (ORCH 0: {first})"
 
 
 def run_propose(seed: str, n: int = 5, task_runner: TaskRunnerName = "threads") -> dict[str, Any]:

@@ -3,8 +3,9 @@
 With no `PREFECT_API_URL`, each new Python process would start Prefect's ephemeral server — 5 to 12 s
 per process (DESIGN.md §4).  Instead the first process that needs Prefect starts `prefect server
 start` in the background (saying so on stderr) and leaves it running; later ones find it under
-`PHOENIX_HOME/prefect/` and pay nothing.  It is Prefect's real server, so its UI shows every run.
-A `PREFECT_API_URL` set by the user always wins.
+`PHOENIX_HOME/prefect/` and pay nothing.  It is Prefect's real server, so its UI shows every run:
+the UI is told the server's own address (`PREFECT_UI_API_URL`), which it would otherwise take to be
+Prefect's default port 4200.  A `PREFECT_API_URL` set by the user always wins.
 
 This module must not import Prefect: it runs before Prefect reads its settings.
 """
@@ -69,26 +70,43 @@ def ensure_prefect_api(settings: PhoenixSettings, announce: bool = True) -> str:
                     )
                 environment = dict(os.environ) | prefect_environment(settings)
                 environment.pop("PREFECT_API_URL", None)
-                record = server.start(
-                    lambda port: [
-                        sys.executable,
-                        "-m",
-                        "prefect",
-                        "server",
-                        "start",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                    ],
-                    environment,
-                    lambda port: f"http://127.0.0.1:{port}/api",
-                )
+                record = server.start(server_command, environment, api_url_for_port)
                 if announce:
-                    ui = record.url.removesuffix("/api")
-                    print(f"phoenix: Prefect UI at {ui}", file=sys.stderr, flush=True)
+                    print(f"phoenix: Prefect UI at {ui_url(record.url)}", file=sys.stderr, flush=True)
     os.environ["PREFECT_API_URL"] = record.url
     return record.url
+
+
+def api_url_for_port(port: int) -> str:
+    return f"http://127.0.0.1:{port}/api"
+
+
+def ui_url(api_url: str) -> str:
+    """The address of the Prefect UI served beside the API at `api_url`."""
+    return api_url.removesuffix("/").removesuffix("/api")
+
+
+def server_command(port: int) -> list[str]:
+    """`prefect server start` on `port`, its UI pointed at that port.
+
+    The UI asks the server where the API is (`/ui-settings`, from `PREFECT_UI_API_URL`); left
+    unset, the answer is built from Prefect's default port, not the one given by `--port`, and
+    every page says "Can't connect to Server API at http://127.0.0.1:4200/api".  The port is
+    chosen when the server starts, so the variable is set on the command line, through env(1).
+    """
+    return [
+        "env",
+        f"PREFECT_UI_API_URL={api_url_for_port(port)}",
+        sys.executable,
+        "-m",
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
 
 
 def stop_server(settings: PhoenixSettings) -> bool:

@@ -17,8 +17,10 @@ from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.context import TaskRunContext
+from prefect.states import Cancelled
 from prefect.tasks import exponential_backoff
 
+from phoenix.cancellation import CANCELLED_MESSAGE, cancel_requested
 from phoenix.llm.client import LLMError, complete
 from phoenix.settings import PhoenixSettings
 from phoenix.store.proposals import ProposalResult
@@ -124,12 +126,21 @@ def _forget(run_id: UUID | None) -> None:
     cache_policy=NO_CACHE,
     retry_condition_fn=retry_unless_final,
 )
-def propose_one(seed: str, index: int, n: int, settings: PhoenixSettings) -> ProposalResult:
-    """ORCH sub-agent `index`: one improvement for `seed`, from its own angle."""
+def propose_one(seed: str, index: int, n: int, settings: PhoenixSettings) -> ProposalResult | State[Any]:
+    """ORCH sub-agent `index`: one improvement for `seed`, from its own angle.
+
+    Once its command is cancelled it asks nothing more and ends Cancelled (a call in flight is
+    cancelled on the io loop, see `phoenix.cancellation`).
+    """
+    if cancel_requested():
+        return Cancelled(message=CANCELLED_MESSAGE)
     attempt, retries, started, run_id = _attempt_clock()
     try:
         text = complete(orch_messages(seed, index, n), settings)
     except LLMError as error:
+        if cancel_requested():
+            _forget(run_id)
+            return Cancelled(message=CANCELLED_MESSAGE)
         if error.retryable and attempt <= retries:
             raise
         _forget(run_id)

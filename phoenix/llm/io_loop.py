@@ -18,6 +18,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from phoenix.cancellation import watch_call
+
 T = TypeVar("T")
 
 _lock = threading.Lock()
@@ -51,14 +53,16 @@ def run_on_io_loop(coroutine: Coroutine[Any, Any, T], timeout_s: float) -> T:
     """Run `coroutine` on the LLM loop and wait for it from this (synchronous) thread.
 
     Raises `TimeoutError` after `timeout_s`, having cancelled the coroutine: a caller that gives up
-    leaves nothing running behind it.
+    leaves nothing running behind it.  A call made for a cancelled command (`phoenix.cancellation`)
+    is cancelled too, in flight or before it starts, and raises `concurrent.futures.CancelledError`.
     """
     if _thread is not None and threading.current_thread() is _thread:
         coroutine.close()
         raise RuntimeError("run_on_io_loop was called from the LLM loop itself; await instead")
     future = asyncio.run_coroutine_threadsafe(coroutine, io_loop())
     try:
-        return future.result(timeout=timeout_s)
+        with watch_call(future):
+            return future.result(timeout=timeout_s)
     except concurrent.futures.TimeoutError:
         future.cancel()
         raise TimeoutError(f"no answer within {timeout_s:.0f} s") from None
