@@ -6,13 +6,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
-from tests.conftest import ChatServer
+from tests.conftest import ChatServer, require_tool
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +54,126 @@ def test_help_prints_the_router_envelope(cli_env: dict[str, str]) -> None:
     assert reply["type"] == "help" and "propose [N] improvements" in reply["message"]
 
 
+def service_record(env: dict[str, str]) -> dict[str, Any]:
+    return json.loads((Path(env["PHOENIX_HOME"]) / "run" / "phoenix-api.json").read_text())
+
+
 def test_the_local_service_is_started_once_and_reused(cli_env: dict[str, str]) -> None:
     phoenix(cli_env, "command", "help")
-    code, _, stderr = phoenix(cli_env, "command", "status")
+    record = service_record(cli_env)
+    code, status, stderr = phoenix(cli_env, "command", "status")
     assert code == 0
     assert "starting" not in stderr
-    record = json.loads((Path(cli_env["PHOENIX_HOME"]) / "run" / "phoenix-api.json").read_text())
+    # The service answered, not an in-process fallback: the flow ran in the recorded process.
+    assert status["pid"] == record["pid"] and service_record(cli_env) == record
     assert record["url"].startswith("http://127.0.0.1:")
     assert "sk-cli-secret" not in json.dumps(record)
+    in_process = cli_env | {"PHOENIX_CLI_IN_PROCESS": "1"}
+    assert phoenix(in_process, "command", "status")[1]["pid"] != record["pid"]
+
+
+def test_the_service_gets_only_the_environment_it_needs(cli_env: dict[str, str]) -> None:
+    """`MAKELEVEL` from `make demo`, or any stray variable, never reaches the service (or what it
+    runs); another value of such a variable does not make a command fall back to in-process."""
+    leaky = cli_env | {"MAKELEVEL": "1", "MAKEFLAGS": "w", "SOME_STRAY_VARIABLE": "x"}
+    code, status, stderr = phoenix(leaky, "command", "status")
+    assert code == 0 and "differs" not in stderr
+    record = service_record(cli_env)
+    assert status["pid"] == record["pid"]
+    environment = psutil.Process(record["pid"]).environ()
+    assert not {"MAKELEVEL", "MAKEFLAGS", "SOME_STRAY_VARIABLE"} & set(environment)
+    assert environment["PHOENIX_LLM_MODEL"] == "openai/scripted"
+    assert environment["PHOENIX_HOME"] == cli_env["PHOENIX_HOME"]
+    assert environment["HOME"] == cli_env["HOME"]
+    code, status, stderr = phoenix(leaky | {"SOME_STRAY_VARIABLE": "y"}, "command", "status")
+    assert code == 0 and status["pid"] == record["pid"] and "differs" not in stderr
+
+
+def test_a_command_whose_phoenix_settings_differ_runs_in_its_own_process(
+    cli_env: dict[str, str],
+) -> None:
+    code, status, stderr = phoenix(cli_env | {"PHOENIX_LLM_MAX_TOKENS": "17"}, "command", "status")
+    assert code == 0 and "differs" in stderr and "phoenix server stop" in stderr
+    assert status["pid"] != service_record(cli_env)["pid"]
+
+
+def test_commands_work_from_a_folder_that_holds_phoenix_packages(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The parent of a clone holds `phoenix/`: neither the command nor its service imports it."""
+    for package in ("phoenix", "flows", "tasks", "blocks"):
+        (tmp_path / "work" / package).mkdir(parents=True)
+        (tmp_path / "work" / package / "__init__.py").write_text("raise ImportError('shadowed')\n")
+    env = cli_env | {"PHOENIX_HOME": str(tmp_path / "home")}
+    try:
+        done = subprocess.run(
+            [PHOENIX, "--json", "memory", "store", "shadow", "free"],
+            cwd=tmp_path / "work", env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "starting the local Phoenix service" in done.stderr
+        status = json.loads(
+            subprocess.run(
+                [PHOENIX, "--json", "command", "status"],
+                cwd=tmp_path / "work", env=env, capture_output=True, text=True, timeout=300,
+            ).stdout
+        )  # fmt: skip
+        assert status["pid"] == service_record(env)["pid"] and status["memory_items"] == 1
+        assert psutil.Process(status["pid"]).cwd() != str(tmp_path / "work")
+    finally:
+        from phoenix import daemon
+        from phoenix.settings import load_settings
+
+        daemon.stop(load_settings({"PHOENIX_HOME": env["PHOENIX_HOME"]}))
+
+
+def test_a_hung_service_fails_the_command_quickly_and_says_what_to_do(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A service that accepts connections but never answers must not hang every command."""
+    from phoenix import daemon
+
+    hung = subprocess.Popen(
+        [sys.executable, "-c", HUNG_SERVER], stdout=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert hung.stdout is not None
+        port = int(hung.stdout.readline())
+        run = tmp_path / "home" / "run"
+        run.mkdir(parents=True)
+        record = {
+            "pid": hung.pid, "port": port, "url": f"http://127.0.0.1:{port}", "started_at": 0,
+            "labels": {"code": daemon.code_fingerprint(), "settings": "whatever"},
+        }  # fmt: skip
+        (run / "phoenix-api.json").write_text(json.dumps(record))
+        env = cli_env | {"PHOENIX_HOME": str(tmp_path / "home")}
+        started = time.monotonic()
+        code, reply, _ = phoenix(env, "memory", "get", "k")
+        assert code == 1 and "does not answer" in reply["message"]
+        assert "phoenix server stop" in reply["message"]
+        assert time.monotonic() - started < 60
+        code, _, _ = phoenix(env, "server", "stop")
+        assert code == 0 and hung.wait(timeout=30) is not None
+    finally:
+        from phoenix.settings import load_settings
+
+        daemon.stop(load_settings({"PHOENIX_HOME": str(tmp_path / "home")}))
+        if hung.poll() is None:
+            hung.kill()
+            hung.wait(timeout=10)
+
+
+# Listens on a loopback port and never answers: connections queue in the backlog forever.
+HUNG_SERVER = """
+import socket, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(16)
+print(listener.getsockname()[1], flush=True)
+while True:
+    time.sleep(3600)
+"""
 
 
 def test_memory_written_by_one_process_is_read_by_others(cli_env: dict[str, str]) -> None:
@@ -125,6 +239,7 @@ def test_without_json_people_get_text(cli_env: dict[str, str]) -> None:
 
 
 def test_ecosystem_import_list_show_remove(cli_env: dict[str, str], tmp_path: Path) -> None:
+    require_tool("git", "make")
     repo = tmp_path / "tool"
     repo.mkdir()
     (repo / "Makefile").write_text("build:\n\techo ok\ncheck: build\n\techo fine\n")
