@@ -1,8 +1,9 @@
 """Tasks that talk to git: cloning a repository into PHOENIX_HOME, all or nothing.
 
 A clone lands in a temporary folder first and is moved into place only once it is complete, so a
-failed clone leaves no folder behind; its error is sorted into "not found", "access denied" and
-"no such branch" so that people can act on it.
+failed clone leaves no folder behind; its error is sorted into "not found", "access denied", "no such
+branch" and "remote unreachable" (no route, refused, a 5xx: HTTP 502, never a 500) so that people can
+act on it, and carries git's own reason — its `fatal:`/`error:` lines, credentials masked.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ class RepoAccessDenied(PhoenixError):
     exit_code = 1
 
 
+class RemoteUnreachable(OperationFailed):
+    """The remote could not be reached, or answered with a server error: nothing to fix here."""
+
+    code = "remote_unreachable"
+    http_status = 502
+
+
 class ClonedRepo(BaseModel):
     id: str
     local_path: str
@@ -44,19 +52,47 @@ ACCESS_DENIED = re.compile(
 NOT_THERE = re.compile(
     r"not found|does not exist|does not appear to be a git repository|no such file|\b404\b"
 )
+UNREACHABLE = re.compile(
+    r"could not resolve|failed to connect|couldn't connect|connection refused|connection reset"
+    r"|timed out|network is unreachable|no route to host|empty reply from server"
+    r"|certificate|ssl|gnutls|returned error: 5\d\d|unexpected disconnect|early eof"
+)
+_USERINFO = re.compile(r"(?<=://)[^/@\s']+@")
+_MEANINGFUL = ("fatal:", "error:", "remote:", "ssh:")
+
+
+def git_reason(error: GitCommandError, secrets: list[str]) -> str:
+    """git's own words for why it failed: its `fatal:`/`error:`/`remote:` lines (else its last
+    line), with any user or token in a URL, and each of `secrets`, masked.
+
+    GitPython wraps stderr as `\n  stderr: '...'`; its last line alone is the closing quote.
+    """
+    text = str(error.stderr or "").strip()
+    text = text.removeprefix("stderr:").strip().removeprefix("'").removesuffix("'")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    meaningful = [line for line in lines if line.lower().startswith(_MEANINGFUL)]
+    reason = " ".join(meaningful or lines[-1:]) or f"git exited with {error.status}"
+    for secret in secrets:
+        if secret:
+            reason = reason.replace(secret, "***")
+    return _USERINFO.sub("***@", reason)[:1000]
 
 
 def _clone_error(error: GitCommandError, source: RepoSource, branch: str | None) -> PhoenixError:
+    secrets = [source.token.get_secret_value()] if source.token is not None else []
+    reason = git_reason(error, secrets)
     # Only git's own words count: the URL itself (a port like 34035, say) must not match.
     text = f"{error.stderr or ''} {error.stdout or ''}".lower().replace(source.url.lower(), "<url>")
+    text = re.sub(r"port \d+|after \d+ ms", "", text)  # curl's numbers are not HTTP statuses
     if branch and ("remote branch" in text and "not found" in text):
         return BadInput(f"The repository {source.url} has no branch {branch!r}")
     if ACCESS_DENIED.search(text):
-        return RepoAccessDenied(f"Access to {source.url} was denied: check GITHUB_PAT")
+        return RepoAccessDenied(f"Access to {source.url} was denied: check GITHUB_PAT ({reason})")
     if NOT_THERE.search(text):
-        return NotFound(f"No git repository at {source.url}")
-    last_line = (error.stderr or str(error)).strip().splitlines()[-1:] or ["git failed"]
-    return OperationFailed(f"Cloning {source.url} failed: {last_line[0]}")
+        return NotFound(f"No git repository at {source.url} ({reason})")
+    if UNREACHABLE.search(text):
+        return RemoteUnreachable(f"Cannot reach {source.url}: {reason}")
+    return OperationFailed(f"Cloning {source.url} failed: {reason}")
 
 
 @task(name="clone-repo", cache_policy=NO_CACHE)
