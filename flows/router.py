@@ -65,6 +65,8 @@ def _memory_envelope(command: MemoryCommand) -> dict[str, Any]:
 
 def _propose_envelope(command: ProposeCommand) -> dict[str, Any]:
     result = propose_improvements(seed=command.topic, n=command.n)
+    if result.get("type") == "error":
+        return result  # no ORCH proposed anything: a failed operation, its record kept
     lines = [f"{result['succeeded']} of {result['n']} proposals for {command.topic!r}:"]
     for item in result["results"]:
         outcome = item["proposal"] if item["proposal"] is not None else f"(failed) {item['error']}"

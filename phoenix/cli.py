@@ -134,11 +134,13 @@ def _run_server(options: argparse.Namespace) -> dict[str, Any]:
         }
     service = daemon.service(settings).running()
     prefect = prefect_server.running_server(settings)
+    # The Prefect server commands use: Phoenix's own, or the user's (PREFECT_API_URL).
+    prefect_url = prefect.url if prefect else os.environ.get("PREFECT_API_URL")
     return {
         "service_url": service.url if service else None,
         "service_pid": service.pid if service else None,
-        "prefect_api_url": prefect.url if prefect else None,
-        "prefect_ui_url": prefect.url.removesuffix("/api") if prefect else None,
+        "prefect_api_url": prefect_url,
+        "prefect_ui_url": prefect_url.removesuffix("/api") if prefect_url else None,
     }
 
 

@@ -104,7 +104,12 @@ def _failure(result: Result, screen: Screen) -> None:
     if result.get("code") == "build_failed" and result.get("build_log_tail"):
         screen.note("The build log ends with:")
         screen.note(_tail(result["build_log_tail"]))
-    screen.note(f"error: {result.get('message', 'failed')}")
+    message = str(result.get("message") or "failed")
+    exit_code = result.get("exit_code")
+    failed_command = result.get("code") == "command_failed" and exit_code is not None
+    if failed_command and str(exit_code) not in message:
+        message += f" (exit code {exit_code})"
+    screen.note(f"error: {message}")
 
 
 def _tail(text: str, lines: int = TAIL_LINES) -> str:
@@ -343,10 +348,13 @@ def _ecosystem_run(result: Result, screen: Screen) -> None:
 
 
 def _server_status(result: Result, screen: Screen) -> None:
+    service = result.get("service_url") or "not running"
+    if result.get("service_pid"):
+        service += f" (pid {result['service_pid']})"
     screen.fields(
         None,
         [
-            ("Phoenix service", result.get("service_url") or "not running"),
+            ("Phoenix service", service),
             ("Prefect API", result.get("prefect_api_url") or "not running"),
             ("Prefect UI", result.get("prefect_ui_url")),
         ],
