@@ -2,7 +2,8 @@
 
 Every command takes `--json` and then prints exactly one JSON document on stdout (logs go to stderr);
 without it, `phoenix.human` prints the result for people.  The exit status is 0 on success, 1 on a
-failed operation (a result of type "error" included) and 2 on a usage error (DESIGN.md §2).
+failed operation (a result of type "error" included) and 2 on a usage error (docs/design.md,
+"Command line").
 Prefect and litellm are imported only once a command needs them, so `phoenix --help` is instant, and
 commands reuse a running Prefect server (`phoenix.prefect_server`) instead of starting one each time.
 """

@@ -1,9 +1,10 @@
 """The router's text grammar, parsed into typed commands.
 
-The grammar comes from the original system and is a public contract (DESIGN.md §2).  Prefixes match
-case-insensitively with their trailing space; arguments keep their case.  Parsing is pure — it touches
-nothing — so the router flow only decides which capability runs, and every usage error is found
-before anything starts.
+The grammar comes from the original system and is a public contract (docs/design.md, "Router
+grammar").  Prefixes match case-insensitively with their trailing space; arguments keep their case.
+Parsing is pure — it touches nothing — so the router flow only decides which capability runs, and
+every usage error is found before anything starts.  `CAPABILITIES` is the one table of what the
+router offers and what is not there yet; `help`, `status` and "not available yet" derive from it.
 """
 
 from __future__ import annotations

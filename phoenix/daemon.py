@@ -4,7 +4,8 @@ Importing Prefect costs a new process 1.5–2.5 s here, more than a typed comman
 the first `phoenix` command of a PHOENIX_HOME starts Phoenix's HTTP API in the background (saying so
 on stderr), and each later command sends its flow run there over loopback, with the home's bearer
 token, and prints what comes back: the flow runs in a process where Prefect is already loaded and
-connected.  It is the "one owner process that the others call" of DESIGN.md §3.
+connected.  It is the "one owner process that the others call" of docs/design.md ("The local
+Phoenix service").
 
 The service must run flows exactly as the command would have run them itself, and nothing more: it
 gets the environment it needs and nothing else (`service_environment`: the basics a process and a

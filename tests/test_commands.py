@@ -1,4 +1,4 @@
-"""The router grammar of DESIGN.md §2, parsed."""
+"""The router grammar of docs/design.md ("Router grammar"), parsed."""
 
 from __future__ import annotations
 
