@@ -1,11 +1,16 @@
 """The ecosystem: import repositories, understand how they are built and run, manage them.
 
 `import-and-build-repo` clones a repository (a git URL, a local folder or `owner/repo`) into
-PHOENIX_HOME, reads its build systems and commands from its files and records it in DuckDB; importing
-the same source and branch again refreshes the record instead of making a twin.  `ecosystem-command`
-runs the lifecycle verbs on an imported repository (list, show, status, build, remove) and any
-command discovered in its files, and supervises its service (start, stop, logs); every read of a
-record asks the operating system whether its service still runs.
+PHOENIX_HOME, reads its build systems and commands from its files, records it in DuckDB and, unless
+`build=False`, builds it; importing the same source and branch again refreshes the record instead of
+making a twin.  `ecosystem-command` runs the lifecycle verbs on an imported repository (list, show,
+status, build, env, remove) and any command discovered in its files, and supervises its service
+(start, stop, logs); every read of a record asks the operating system whether its service still
+runs.
+
+An operation that ran and failed — a build, a command exiting non-zero — returns its whole result
+with the error fields of `failed_result` (`type` "error", `code` build_failed / command_failed), so
+the CLI exits 1 and the API answers 502 while the record and output are kept.
 """
 
 from __future__ import annotations
@@ -16,14 +21,22 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from pydantic import SecretStr
 
 from phoenix.ecosystem.source import resolve_source
-from phoenix.errors import Conflict, UsageError
+from phoenix.envelope import failed_result
+from phoenix.errors import BuildFailed, CommandFailed, Conflict, UsageError
 from phoenix.settings import load_settings
 from phoenix.store import open_store
 from phoenix.store import repos as repo_store
 from phoenix.store.repos import RepoRecord
-from tasks.build import analyze_repository, build_repository, run_repo_command
+from tasks.build import (
+    analyze_repository,
+    build_repository,
+    forget_repo_variables,
+    repo_variables,
+    run_repo_command,
+)
 from tasks.git import ClonedRepo, clone_repo, discard_clone, install_clone, remove_repo_folder
 from tasks.services import (
     reconcile,
@@ -95,13 +108,15 @@ def _record_for(
 
 
 @flow(name="import-and-build-repo", validate_parameters=True)
-def import_and_build_repo(source: str, branch: str | None = None) -> dict[str, Any]:
-    """Import a repository and read how it is built and run.
+def import_and_build_repo(source: str, branch: str | None = None, build: bool = True) -> dict[str, Any]:
+    """Import a repository, read how it is built and run, and build it.
 
     Args:
         source: a git URL (https, ssh, file), a local folder, or `owner/repo` on GitHub (or on the
             forge of GITHUB_API_URL).
         branch: the branch to import; its default branch when empty.
+        build: build it once recorded (a failed build keeps the record and fails the run's
+            result); False imports only.
     """
     settings = load_settings()
     repos_folder = settings.home / "repos"
@@ -123,20 +138,38 @@ def import_and_build_repo(source: str, branch: str | None = None) -> dict[str, A
         if not repo_is_recorded(cloned.id):
             remove_repo_folder(cloned.local_path, repos_folder)
         raise
+    if build:
+        return build_repo(record, settings.home, settings.build_timeout)
     return record.model_dump(mode="json")
 
 
-@flow(name="ecosystem-command", validate_parameters=True)
 def ecosystem_command(
     command: str, repo_id: str | None = None, args: list[str] | None = None
+) -> dict[str, Any]:
+    """Run the `ecosystem-command` flow; what the shell (`flows.run_flow`) and the router call.
+
+    The values given to `env` may be secrets, and a flow run's parameters are kept and shown by
+    Prefect (its database, the UI), so they enter the flow as `SecretStr`, which Prefect stores as
+    `**********`.
+    """
+    verb = command.strip().lower()
+    secret = verb == "env"
+    given = [SecretStr(a) if secret else a for a in args] if args is not None else None
+    return ecosystem_command_flow(command=command, repo_id=repo_id, args=given)
+
+
+@flow(name="ecosystem-command", validate_parameters=True)
+def ecosystem_command_flow(
+    command: str, repo_id: str | None = None, args: list[str | SecretStr] | None = None
 ) -> dict[str, Any]:
     """Run a lifecycle verb on an imported repository (`list` needs no id).
 
     Args:
-        command: list, show, status, build, start, stop, logs, remove, or a command discovered
+        command: list, show, status, build, env, start, stop, logs, remove, or a command discovered
             in the repository's files (`phoenix ecosystem show` lists them).
         repo_id: the repository's id, as `list` shows it.
-        args: arguments of the command.
+        args: arguments of the command: data for it, never options of its build tool.  For `env`,
+            `KEY=VALUE` sets a variable of the repository, `KEY=` unsets it, none lists the names.
     """
     verb = command.strip().lower()
     if verb == "list":
@@ -145,12 +178,16 @@ def ecosystem_command(
         raise UsageError(f"ecosystem {verb} needs a repository id (see: phoenix ecosystem list)")
     record = current_repos(repo_id)[0]  # an unknown id is "not found" before anything else
     settings = load_settings()
+    if verb == "env":
+        secrets = [a if isinstance(a, SecretStr) else SecretStr(a) for a in args or []]
+        return {"id": record.id, "variables": repo_variables(settings.home, record.id, secrets)}
+    texts = [a.get_secret_value() if isinstance(a, SecretStr) else a for a in args or []]
     if verb in ("show", "status"):
         return record.model_dump(mode="json")
     if verb == "build":
-        return build(record, settings.home, settings.build_timeout)
+        return build_repo(record, settings.home, settings.build_timeout)
     if verb == "start":
-        name = args[0] if args else None
+        name = texts[0] if texts else None
         return start_repo_service(record, settings.home, name).model_dump(mode="json")
     if verb == "stop":
         return stop_repo_service(record).model_dump(mode="json")
@@ -161,15 +198,20 @@ def ecosystem_command(
         stop_repo_service(record)
         forget_repo(record.id)
         remove_repo_folder(record.local_path, settings.home / "repos")
+        forget_repo_variables(settings.home, record.id)
         return {"removed": True, **record.model_dump(mode="json")}
-    return run_repo_command(
-        record.id, record.local_path, settings.home, command, list(args or []),
-        settings.command_timeout,
-    )  # fmt: skip
+    result = run_repo_command(
+        record.id, record.local_path, settings.home, command, texts, settings.command_timeout
+    )
+    if result["exit_code"] != 0:
+        how = "timed out" if result["timed_out"] else f"exited with {result['exit_code']}"
+        return failed_result(result, CommandFailed(f"{result['command']} {how}"))
+    return result
 
 
-def build(record: RepoRecord, home: Path, timeout_s: float) -> dict[str, Any]:
-    """Building → Built or BuildFailed(reason), with the log's tail in DuckDB and in the UI."""
+def build_repo(record: RepoRecord, home: Path, timeout_s: float) -> dict[str, Any]:
+    """Building → Built or BuildFailed(reason), with the log's tail in DuckDB and in the UI; a
+    failed build is the record as `failed_result(record, BuildFailed(reason))`."""
     record_build_status(record.id, "Building")
     outcome = build_repository(record.id, record.local_path, home, timeout_s)
     updated = record_build_status(
@@ -182,4 +224,7 @@ def build(record: RepoRecord, home: Path, timeout_s: float) -> dict[str, Any]:
         + f"\n\n```\n{outcome.log_tail[-3000:]}\n```",
         description=f"Build log of {record.name} ({record.id})",
     )
+    if outcome.status != "Built":
+        error = BuildFailed(f"Build of {record.name} failed: {outcome.reason}")
+        return failed_result(updated.model_dump(mode="json"), error)
     return updated.model_dump(mode="json")

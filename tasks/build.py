@@ -3,7 +3,9 @@
 A build runs the primary build system's steps (read from the repository's files) one after the
 other, each with a timeout, its output appended to `PHOENIX_HOME/logs/<id>/build.log`.  Python
 repositories build into a virtual environment of their own (`PHOENIX_HOME/venvs/<id>`), never into
-Phoenix's.  A missing tool, a timeout or a failing step is a BuildFailed with that reason.
+Phoenix's.  A missing tool, a timeout or a failing step is a BuildFailed with that reason.  Every
+step, command and service runs in `command_environment`: an allow-list, the repository's own
+variables (`repo_variables`, kept in PHOENIX_HOME/repo-env, never in DuckDB) and its virtualenv.
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from phoenix.ecosystem.arguments import command_argv
 from phoenix.ecosystem.discover import RepoAnalysis, analyze_repo
-from phoenix.ecosystem.environment import read_variables, repo_environment
+from phoenix.ecosystem.environment import (
+    delete_variables,
+    read_variables,
+    repo_environment,
+    update_variables,
+)
 from phoenix.ecosystem.runner import NOT_INSTALLED, run_argv
 from phoenix.ecosystem.services import tail
 
@@ -127,3 +134,18 @@ def run_repo_command(
         "timed_out": result.timed_out,
         "duration_s": result.duration_s,
     }
+
+
+@task(name="repo-variables", cache_policy=NO_CACHE)
+def repo_variables(home: Path, repo_id: str, assignments: list[SecretStr]) -> list[str]:
+    """Set (`KEY=VALUE`) and unset (`KEY=`) the repository's own variables; the names now set.
+
+    The assignments arrive as `SecretStr`: a value may be a secret, and this task's inputs must not
+    show it anywhere Prefect keeps or logs them.
+    """
+    return update_variables(home, repo_id, [a.get_secret_value() for a in assignments])
+
+
+@task(name="forget-repo-variables", cache_policy=NO_CACHE)
+def forget_repo_variables(home: Path, repo_id: str) -> None:
+    delete_variables(home, repo_id)

@@ -11,11 +11,12 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from flows import run_flow
 from phoenix.errors import Conflict, NotFound
-from tests.conftest import wait_for
+from tests.conftest import require_tool, wait_for
 from tests.test_ecosystem_build import make_repo
 
 SERVER_JS = """
@@ -37,13 +38,18 @@ def answer(port: int) -> str | None:
         return None
 
 
+def imported(repo: Path) -> dict:
+    return run_flow("import-and-build-repo", {"source": str(repo), "build": False})
+
+
 @pytest.fixture
 def web_repo(phoenix_home: Path, tmp_path: Path) -> dict:
+    require_tool("node", "npm")
     repo = make_repo(tmp_path / "web", {
         "package.json": json.dumps({"name": "web", "scripts": {"start": "node server.js"}}),
         "server.js": SERVER_JS,
     })  # fmt: skip
-    record = run_flow("import-and-build-repo", {"source": str(repo)})
+    record = imported(repo)
     yield record
     with contextlib.suppress(NotFound):  # a test may have removed it
         ecosystem(record["id"], "stop")
@@ -65,7 +71,7 @@ def test_an_npm_service_serves_on_its_port_and_stops(web_repo: dict) -> None:
 
 def test_a_crashing_service_shows_exited_with_its_code(phoenix_home: Path, tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "crash", {"Procfile": "web: python3 -c 'import sys; sys.exit(3)'\n"})
-    record = run_flow("import-and-build-repo", {"source": str(repo)})
+    record = imported(repo)
     ecosystem(record["id"], "start")
 
     def exited() -> dict | None:
@@ -106,9 +112,42 @@ def test_reimporting_a_running_repository_is_a_conflict(web_repo: dict, tmp_path
     assert wait_for(lambda: answer(started["port"]), timeout_s=30)
     source = web_repo["url"]
     with pytest.raises(Conflict, match="stop it before importing it again"):
-        run_flow("import-and-build-repo", {"source": source})
+        run_flow("import-and-build-repo", {"source": source, "build": False})
     assert answer(started["port"]), "the running service was left alone"
     staged = [p.name for p in Path(web_repo["local_path"]).parent.iterdir() if p.name.startswith(".")]
     assert staged == []
     ecosystem(web_repo["id"], "stop")
-    assert run_flow("import-and-build-repo", {"source": source})["id"] == web_repo["id"]
+    assert run_flow("import-and-build-repo", {"source": source, "build": False})["id"] == web_repo["id"]
+
+
+LEAVES_CHILDREN = """
+import subprocess, sys, time
+sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+kept = subprocess.Popen(sleeper)
+escaped = subprocess.Popen(sleeper, start_new_session=True)
+open("children.txt", "w").write(f"{kept.pid} {escaped.pid}")
+sys.exit(int(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("code", [0, 9])
+def test_when_a_service_ends_by_itself_nothing_it_started_keeps_running(
+    phoenix_home: Path, tmp_path: Path, code: int
+) -> None:
+    """A normal exit (0) and a crash (9) alike: its children, in its group or not, end with it."""
+    repo = make_repo(tmp_path / f"leaver{code}", {
+        "Procfile": f"web: python3 leave_children.py {code}\n", "leave_children.py": LEAVES_CHILDREN,
+    })  # fmt: skip
+    record = imported(repo)
+    ecosystem(record["id"], "start")
+    listing = Path(record["local_path"]) / "children.txt"
+    children = [int(pid) for pid in wait_for(lambda: listing.exists() and listing.read_text()).split()]
+
+    def ended() -> dict | None:
+        status = ecosystem(record["id"], "status")
+        return status if status["service_status"] != "Running" else None
+
+    status = wait_for(ended, timeout_s=20)
+    assert (status["service_status"], status["exit_code"]) == ("Exited", code)
+    for pid in children:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -158,8 +158,8 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, str | None]:
     changes: dict[str, str | None] = {}
     for assignment in assignments:
         name, equals, value = assignment.partition("=")
-        if not equals:
-            raise BadInput(f"{name!r}: write KEY=VALUE to set a variable, KEY= to unset it")
+        if not equals:  # perhaps a value typed alone: not echoed either
+            raise BadInput("An argument has no '=': write KEY=VALUE to set a variable, KEY= to unset it")
         if not NAME.fullmatch(name):
             raise BadInput(f"{name!r} is not a variable name (letters, digits and _)")
         if configures_phoenix(name):
