@@ -57,7 +57,7 @@ def ecosystem(command: str, repo_id: str | None = None) -> dict:
 
 
 def test_import_records_the_repository_and_its_commands(phoenix_home: Path, node_repo: Path) -> None:
-    record = run_flow("import-and-build-repo", {"source": str(node_repo)})
+    record = run_flow("import-and-build-repo", {"source": str(node_repo), "build": False})
     assert set(record) >= CONTRACT_FIELDS
     assert record["name"] == "webapp" and record["branch"] == "main"
     assert record["url"] == node_repo.resolve().as_uri()
