@@ -5,6 +5,12 @@
 (`discover.py`; the Makefile and Gradle parsers are `makefile.py` and `gradle.py`).  Nothing here
 runs a build, touches the network, Prefect or DuckDB: the import-and-build flow and the service
 runner use the analysis.
+
+Running what the analysis found lives in the modules beside it, imported by the tasks:
+`runner.py` (a command as argv, with a timeout), `services.py` (supervised services: nothing they
+start outlives them), `environment.py` (the allow-listed environment every build step, command and
+service gets, and the repository's own variables) and `arguments.py` (a person's arguments as the
+command's data, never the build tool's options).
 """
 
 from phoenix.ecosystem.detect import (
