@@ -1,0 +1,118 @@
+"""Ctrl-C on `phoenix propose` cancels its flow run: Prefect shows it Cancelled, the LLM calls stop.
+
+The command runs as a user runs it, in a process of its own, on the local service and in-process,
+against the scripted chat server answering slowly and at most two calls at a time, so that most
+ORCHs are still waiting when the command is interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+
+from phoenix import daemon
+from phoenix.settings import load_settings
+from tests.conftest import ChatServer, wait_for
+
+PHOENIX = str(Path(sys.executable).with_name("phoenix"))
+N = 8
+CONCURRENCY = 2
+LATENCY_S = 60.0  # each call; the uninterrupted run would take 4 × this
+PROMPT_EXIT_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("cancel-home")
+    env = dict(os.environ)
+    env.update(
+        PHOENIX_HOME=str(home),
+        PHOENIX_LLM_MODEL="openai/scripted",
+        PHOENIX_LLM_API_BASE=f"{chat_server_url}/v1",
+        PHOENIX_LLM_API_KEY="sk-cancel-secret",
+        PHOENIX_LLM_CONCURRENCY=str(CONCURRENCY),
+        PHOENIX_LLM_TIMEOUT=str(int(LATENCY_S * 2)),
+    )
+    yield env
+    daemon.stop(load_settings({"PHOENIX_HOME": str(home)}))
+
+
+def _propose_run(seed: str) -> FlowRun | None:
+    """The propose-improvements run whose seed is `seed`, once Prefect knows it."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["propose-improvements"])), limit=50
+        )
+    return next((run for run in runs if run.parameters.get("seed") == seed), None)
+
+
+def _state(run_id: Any) -> StateType | None:
+    with get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    return run.state_type
+
+
+def _orch_states(run_id: Any) -> list[StateType | None]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    return [run.state_type for run in runs if run.name.startswith("orch-")]
+
+
+@pytest.mark.parametrize("mode", ["service", "in-process"])
+def test_ctrl_c_cancels_the_flow_run_and_its_llm_calls(
+    cli_env: dict[str, str], chat_server_url: str, mode: str
+) -> None:
+    env = cli_env | ({"PHOENIX_CLI_IN_PROCESS": "1"} if mode == "in-process" else {})
+    if mode == "service":  # started beforehand: its start-up is not what is measured
+        started = subprocess.run([PHOENIX, "--json", "command", "help"], env=env, timeout=300)
+        assert started.returncode == 0
+    chat = ChatServer(chat_server_url)
+    chat.reset()
+    chat.control(latency_s=LATENCY_S)
+    seed = f"a slow project ({mode})"
+    command = subprocess.Popen(
+        [PHOENIX, "--json", "propose", seed, "-n", str(N)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        run = wait_for(lambda: _propose_run(seed), timeout_s=120)
+        wait_for(lambda: _state(run.id) == StateType.RUNNING, timeout_s=60)
+        wait_for(lambda: chat.stats()["requests"] == CONCURRENCY, timeout_s=60)
+
+        interrupted = time.monotonic()
+        command.send_signal(signal.SIGINT)
+        stdout, stderr = command.communicate(timeout=120)
+        took = time.monotonic() - interrupted
+    finally:
+        if command.poll() is None:
+            command.kill()
+            command.wait()
+    assert command.returncode == 130, stderr
+    assert took < PROMPT_EXIT_S, f"the command took {took:.1f} s to end"
+    assert json.loads(stdout)["code"] == "cancelled"
+
+    wait_for(lambda: _state(run.id) == StateType.CANCELLED, timeout_s=30)
+    # Every ORCH is over — the two in flight were cancelled, the six waiting never asked — and
+    # the chat server got no call after the interruption.
+    wait_for(lambda: _orch_states(run.id) == [StateType.CANCELLED] * N, timeout_s=30)
+    assert chat.stats()["requests"] == CONCURRENCY
