@@ -1,18 +1,70 @@
-"""Request and response bodies of the HTTP API."""
+"""Request and response bodies of the HTTP API, and the statuses each route documents.
+
+Every constraint a route enforces is in these models (lengths, patterns, "not blank"), so the
+OpenAPI document is the truth: a value the schema allows is never refused with a 400 for its shape.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from phoenix.ecosystem.source import NAME_SEGMENT
+from phoenix.store.repos import RepoRecord
+
+NOT_BLANK = r"\S"
+"""Holds at least one character that is not white space (a JSON Schema pattern is unanchored)."""
+NETWORK_GIT_URL = r"^(?:(?:https?|git|ssh)://\S+|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:\S+)$"
+NAME = rf"^{NAME_SEGMENT}$"
+BRANCH = r"^[^-\s~^:?*\[\\][^\s~^:?*\[\\]*$"
+REPO_ID = r"^[0-9a-f]{10}$"
+"""An imported repository's id (`phoenix.ecosystem.source.repo_id`): never `list` or `import`."""
+
+Text = Annotated[str, Field(min_length=1, max_length=10_000, pattern=NOT_BLANK)]
+
+
+class ErrorResponse(BaseModel):
+    """An error; a failed operation also carries its data (a failed build's record, say)."""
+
+    model_config = ConfigDict(extra="allow")
+    message: str = Field(description="What went wrong, for a person.")
+    code: str = Field(description="bad_input, not_found, build_failed, ... (docs/design.md §2)")
+    detail: Any | None = Field(default=None, description="The validation errors of a 422.")
+
+
+STATUS_DESCRIPTIONS = {
+    400: "Unusable value or command (codes bad_input, usage_error)",
+    401: "Missing or wrong bearer token",
+    403: "The forge refused the credentials (access_denied)",
+    404: "No such repository, memory, flow or route (not_found)",
+    409: "Conflicts with the current state, e.g. a running service (conflict)",
+    422: "Malformed request: the body or a parameter does not match the schema (malformed)",
+    500: "The operation failed (failed)",
+    501: "Not provided by this version (not_available)",
+    502: "What ran failed: a build, a command, the LLM; the body keeps the result's data",
+    503: "The state store is busy (store_busy)",
+}
+
+FLOW_FAILURES = (401, 500, 503)
+"""What any authenticated route that runs a flow may answer besides its own errors (422: inputs)."""
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses` of a route: `statuses` and FLOW_FAILURES, each with the error model."""
+    return {
+        status: {"model": ErrorResponse, "description": STATUS_DESCRIPTIONS[status]}
+        for status in sorted({*statuses, *FLOW_FAILURES})
+    }
 
 
 class CommandRequest(BaseModel):
-    command: str = Field(description="A router command, e.g. 'memory get k' or 'help'.")
+    command: Text = Field(description="A router command, e.g. 'memory get k' or 'help'.")
 
 
 class SpeakRequest(BaseModel):
-    user_input: str = Field(description="What the person said.")
+    user_input: Text = Field(description="What the person said.")
 
 
 class EnvelopeResponse(BaseModel):
@@ -23,15 +75,9 @@ class EnvelopeResponse(BaseModel):
     message: str
 
 
-class ErrorResponse(BaseModel):
-    message: str
-    code: str
-    detail: Any | None = None
-
-
 class MemoryStoreRequest(BaseModel):
-    key: str = Field(description="The key; not empty or blank.")
-    value: str
+    key: Text = Field(description="The key; not empty or blank (stored trimmed).")
+    value: str = Field(max_length=1_000_000)
 
 
 class MemoryItemResponse(BaseModel):
@@ -47,3 +93,66 @@ class MemorySearchResponse(BaseModel):
 class HealthResponse(BaseModel):
     status: str
     version: str
+
+
+class ImportRequest(BaseModel):
+    """Either `url` (a network git URL) or `owner` and `repo` (GitHub or GITHUB_API_URL's forge)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["url"], "not": {"anyOf": [{"required": [k]} for k in ("owner", "repo")]}},
+                {"required": ["owner", "repo"], "not": {"required": ["url"]}},
+            ]
+        }
+    )
+    url: Annotated[str, Field(max_length=2048, pattern=NETWORK_GIT_URL)] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="A git URL reached over the network (https, http, ssh, git,"
+        " user@host:path); local folders are CLI-only.",
+    )
+    owner: Annotated[str, Field(max_length=100, pattern=NAME)] | SkipJsonSchema[None] = None
+    repo: Annotated[str, Field(max_length=100, pattern=NAME)] | SkipJsonSchema[None] = None
+    branch: Annotated[str, Field(max_length=255, pattern=BRANCH)] | SkipJsonSchema[None] = Field(
+        default=None, description="Default: the default branch."
+    )
+    build: bool = Field(default=False, description="Also build it (import only by default).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ImportRequest:
+        named = sum(part is not None for part in (self.owner, self.repo))
+        if (self.url is not None, named) not in ((True, 0), (False, 2)):
+            raise ValueError("give either url, or owner and repo")
+        return self
+
+
+class RepoCommandRequest(BaseModel):
+    command: str = Field(
+        min_length=1, max_length=200, pattern=NOT_BLANK, description="A discovered command."
+    )
+    args: list[Annotated[str, Field(max_length=10_000)]] = Field(
+        default_factory=list, max_length=1000, description="Its arguments, as argv (no shell)."
+    )
+
+
+class RepoResponse(RepoRecord):
+    """An imported repository's record (the fields of `phoenix ecosystem show`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class RepoListResponse(BaseModel):
+    items: list[RepoResponse]
+
+
+class RepoCommandResponse(BaseModel):
+    """What a repository command did; a non-zero exit is a 502 with these fields."""
+
+    model_config = ConfigDict(extra="allow")
+    command: str
+    argv: list[str]
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    duration_s: float

@@ -1,1 +1,5 @@
-"""One router per resource: command, memory, system."""
+"""One router per resource: command (router and speak), memory, ecosystem, flows, system.
+
+Each route runs a flow through `phoenix.api.results.run_flow_response`, so a failed operation gets
+its error's status everywhere, and documents its statuses with `phoenix.api.models.error_responses`.
+"""

@@ -1,90 +1,128 @@
-"""Imported repositories over HTTP, through the ecosystem flows."""
+"""Imported repositories over HTTP, through the ecosystem flows.
+
+Every verb has a route of its own (`/build`, `/start`, `/stop`), so the OpenAPI document lists what
+exists and a wrong method gets a 405 whose `Allow` header names the documented ones.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel, Field, model_validator
+from fastapi import APIRouter, Path, Request
+from starlette.convertors import Convertor, register_url_convertor
 
-from phoenix.api.models import ErrorResponse
-from phoenix.ecosystem.source import is_network_url
-from phoenix.errors import BadInput
+from phoenix.api.models import (
+    REPO_ID,
+    ImportRequest,
+    RepoCommandRequest,
+    RepoCommandResponse,
+    RepoListResponse,
+    RepoResponse,
+    error_responses,
+)
+from phoenix.api.results import run_flow_response
+from phoenix.ecosystem.source import check_remote_import
 
 router = APIRouter(prefix="/api/ecosystem", tags=["ecosystem"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 422, 501)
-}
+RepoId = Annotated[str, Path(pattern=REPO_ID, description="The id `list` shows.")]
 
 
-class ImportRequest(BaseModel):
-    """Either `url` (a git URL) or `owner` and `repo` (GitHub or GITHUB_API_URL's forge)."""
+class RepoIdConvertor(Convertor[str]):
+    """Routes `{repo_id:repo_id}` only for a repository id, so `/list` and `/import` are never ids:
+    `DELETE /api/ecosystem/list` is a 405 that allows GET, not a lookup of a repository "list"."""
 
-    url: str | None = Field(default=None, description="A git URL (https, ssh, file).")
-    owner: str | None = None
-    repo: str | None = None
-    branch: str | None = Field(default=None, description="Default: the repository's default.")
+    regex = REPO_ID.strip("^$")
 
-    @model_validator(mode="after")
-    def _one_source(self) -> ImportRequest:
-        if bool(self.url) == bool(self.owner and self.repo):
-            raise ValueError("give either url, or owner and repo")
-        return self
+    def convert(self, value: str) -> str:
+        return value
 
-    @property
-    def source(self) -> str:
-        return self.url or f"{self.owner}/{self.repo}"
+    def to_string(self, value: str) -> str:
+        return value
 
 
-class CommandRequest(BaseModel):
-    command: str
-    args: list[str] = Field(default_factory=list)
+register_url_convertor("repo_id", RepoIdConvertor())
 
 
-def _flow(name: str, **parameters: Any) -> Any:
-    from flows import run_flow
-
-    return run_flow(name, parameters)
-
-
-@router.post("/import", responses=ERRORS)
-def import_repo(request: ImportRequest) -> dict[str, Any]:
-    """Clone a repository, read its build systems and commands, and record it."""
-    url = request.url
-    if url and not is_network_url(url):
-        # The API may be reachable from other machines: it never clones the server's own folders.
-        raise BadInput("Give a remote git URL (https, http, ssh, git); local folders are CLI-only")
-    return _flow("import-and-build-repo", source=request.source, branch=request.branch)
+def importable_source(
+    request: Request, source: Any = None, owner: str | None = None, repo: str | None = None
+) -> str:
+    """The source to give the import flow, asked of `check_remote_import` unless this app is the
+    CLI's own local service, whose caller is the local user (`create_app(local_imports=True)`)."""
+    if request.app.state.local_imports:
+        return source if source is not None else f"{owner}/{repo}"
+    if source is not None and not isinstance(source, str):
+        source = ""  # not text: refused below like any other unusable source
+    return check_remote_import(source, owner, repo)
 
 
-@router.get("/list", responses=ERRORS)
-def list_repos() -> dict[str, Any]:
+def _ecosystem(command: str, repo_id: str | None = None, **parameters: Any) -> Any:
+    return run_flow_response("ecosystem-command", {"command": command, "repo_id": repo_id, **parameters})
+
+
+@router.post(
+    "/import",
+    response_model=RepoResponse,
+    responses=error_responses(422, 400, 403, 404, 409, 502),
+)
+def import_repo(request: Request, body: ImportRequest) -> Any:
+    """Clone a repository, read its build systems and commands, and record it.
+
+    Only a network git URL or owner/repo: the server's own folders are never imported over HTTP.
+    It imports only, unless `build` is true (then a failed build answers 502 with the record).
+    """
+    source = importable_source(request, body.url, body.owner, body.repo)
+    parameters = {"source": source, "branch": body.branch, "build": body.build}
+    return run_flow_response("import-and-build-repo", parameters)
+
+
+@router.get("/list", response_model=RepoListResponse, responses=error_responses())
+def list_repos() -> Any:
     """Every imported repository."""
-    return _flow("ecosystem-command", command="list")
+    return _ecosystem("list")
 
 
-@router.get("/{repo_id}", responses=ERRORS)
-def show(repo_id: str) -> dict[str, Any]:
-    """The repository's record; 404 for an unknown id."""
-    return _flow("ecosystem-command", command="show", repo_id=repo_id)
+@router.get("/{repo_id:repo_id}", response_model=RepoResponse, responses=error_responses(422, 404))
+def show(repo_id: RepoId) -> Any:
+    """The repository's record; 404 for an unknown id (or one that is not an id)."""
+    return _ecosystem("show", repo_id)
 
 
-@router.delete("/{repo_id}", responses=ERRORS)
-def remove(repo_id: str) -> dict[str, Any]:
+@router.delete("/{repo_id:repo_id}", response_model=RepoResponse, responses=error_responses(422, 404))
+def remove(repo_id: RepoId) -> Any:
     """Stop its service, delete its clone and its record."""
-    return _flow("ecosystem-command", command="remove", repo_id=repo_id)
+    return _ecosystem("remove", repo_id)
 
 
-@router.post("/{repo_id}/command", responses=ERRORS)
-def run_command(repo_id: str, request: CommandRequest) -> dict[str, Any]:
+@router.post(
+    "/{repo_id:repo_id}/build", response_model=RepoResponse, responses=error_responses(422, 404, 502)
+)
+def build(repo_id: RepoId) -> Any:
+    """Build the repository; a failed build answers 502 with the record (status, reason, log)."""
+    return _ecosystem("build", repo_id)
+
+
+@router.post(
+    "/{repo_id:repo_id}/start",
+    response_model=RepoResponse,
+    responses=error_responses(422, 400, 404, 409),
+)
+def start(repo_id: RepoId) -> Any:
+    """Start its service with a free `$PORT`; 409 if it already runs."""
+    return _ecosystem("start", repo_id)
+
+
+@router.post("/{repo_id:repo_id}/stop", response_model=RepoResponse, responses=error_responses(422, 404))
+def stop(repo_id: RepoId) -> Any:
+    """Stop its service and every process the service started."""
+    return _ecosystem("stop", repo_id)
+
+
+@router.post(
+    "/{repo_id:repo_id}/command",
+    response_model=RepoCommandResponse,
+    responses=error_responses(422, 400, 404, 502),
+)
+def run_command(repo_id: RepoId, body: RepoCommandRequest) -> Any:
     """Run one of the repository's discovered commands with `args` as argv (never a shell)."""
-    return _flow("ecosystem-command", command=request.command, repo_id=repo_id, args=request.args)
-
-
-@router.post("/{repo_id}/{verb}", responses=ERRORS)
-def lifecycle(repo_id: str, verb: str) -> dict[str, Any]:
-    """build, start or stop the repository."""
-    if verb not in ("build", "start", "stop"):
-        raise BadInput(f"Unknown action {verb!r}: use build, start or stop")
-    return _flow("ecosystem-command", command=verb, repo_id=repo_id)
+    return _ecosystem(body.command, repo_id, args=body.args)

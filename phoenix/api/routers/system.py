@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from phoenix import __version__
-from phoenix.api.models import EnvelopeResponse, HealthResponse
+from phoenix.api.models import EnvelopeResponse, HealthResponse, error_responses
+from phoenix.api.results import run_flow_response
 
 router = APIRouter(prefix="/api", tags=["system"])
 public_router = APIRouter(prefix="/api", tags=["system"])
@@ -19,9 +20,7 @@ def health() -> dict[str, Any]:
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/status", response_model=EnvelopeResponse)
-def status() -> dict[str, Any]:
+@router.get("/status", response_model=EnvelopeResponse, responses=error_responses())
+def status() -> Any:
     """What Phoenix holds and how it is configured (the router's `status`)."""
-    from flows import run_flow
-
-    return run_flow("router", {"command": "status"})
+    return run_flow_response("router", {"command": "status"})
