@@ -1,11 +1,11 @@
 """Prefect's API server, started once by Phoenix and reused by every later process.
 
-With no `PREFECT_API_URL`, each new Python process would start Prefect's ephemeral server — 5 to 12 s
-per process (DESIGN.md §4).  Instead the first process that needs Prefect starts `prefect server
-start` in the background (saying so on stderr) and leaves it running; later ones find it under
-`PHOENIX_HOME/prefect/` and pay nothing.  It is Prefect's real server, so its UI shows every run:
-the UI is told the server's own address (`PREFECT_UI_API_URL`), which it would otherwise take to be
-Prefect's default port 4200.  A `PREFECT_API_URL` set by the user always wins.
+With no `PREFECT_API_URL`, each new Python process would start Prefect's ephemeral server — 5 to
+12 s per process (docs/design.md, "Prefect"). Instead the first process that needs Prefect starts
+`prefect server start` in the background (saying so on stderr) and leaves it running; later ones
+find it under `PHOENIX_HOME/prefect/` and pay nothing. It is Prefect's real server, so its UI shows
+every run: the UI is told the server's own address (`PREFECT_UI_API_URL`), which it would otherwise
+take to be Prefect's default port 4200. A `PREFECT_API_URL` set by the user always wins.
 
 This module must not import Prefect: it runs before Prefect reads its settings.
 """

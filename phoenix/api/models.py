@@ -30,7 +30,7 @@ class ErrorResponse(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     message: str = Field(description="What went wrong, for a person.")
-    code: str = Field(description="bad_input, not_found, build_failed, ... (docs/design.md §2)")
+    code: str = Field(description="bad_input, not_found, ... (docs/design.md, 'JSON shapes')")
     detail: Any | None = Field(default=None, description="The validation errors of a 422.")
 
 

@@ -2,7 +2,7 @@
 
 `resolve_source` turns what a person typed into a `RepoSource`: the URL to clone (credentials
 removed), a display name and owner, and the credentials to send — as an HTTP header through git's
-environment, never in argv, `.git/config` or the database (docs/design.md §4).
+environment, never in argv, `.git/config` or the database (docs/design.md, "Security").
 
 Two callers need more than that:
 - a remote caller (the HTTP API) may only import from the network: `check_remote_import` is the one

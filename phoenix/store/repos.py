@@ -1,6 +1,6 @@
 """Imported repositories as stored in DuckDB, and as returned to callers (the repo record).
 
-The record's fields are a public contract (DESIGN.md §2: `phoenix ecosystem import|show|status`).
+The record's fields are a public contract (docs/design.md, "JSON shapes").
 """
 
 from __future__ import annotations
