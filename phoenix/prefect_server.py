@@ -98,6 +98,7 @@ def server_command(port: int) -> list[str]:
         "env",
         f"PREFECT_UI_API_URL={api_url_for_port(port)}",
         sys.executable,
+        "-P",  # the caller's folder never shadows the installed packages (a `prefect/` there, say)
         "-m",
         "prefect",
         "server",

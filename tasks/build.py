@@ -94,7 +94,7 @@ def build_repository(repo_id: str, local_path: str, home: Path, timeout_s: float
     if uses_python(analysis):
         venv = repo_venv(home, repo_id)
         if not (venv / "bin" / "python").exists():
-            made = run_argv([sys.executable, "-m", "venv", str(venv)], repo,
+            made = run_argv([sys.executable, "-P", "-m", "venv", str(venv)], repo,
                             command_environment(home, repo_id, repo, None), timeout_s,
                             log_path)  # fmt: skip
             if made.exit_code != 0:

@@ -44,7 +44,7 @@ STATUS_DESCRIPTIONS = {
     500: "The operation failed (failed)",
     501: "Not provided by this version (not_available)",
     502: "What ran failed: a build, a command, the LLM; the body keeps the result's data",
-    503: "The state store is busy (store_busy)",
+    503: "The state store is busy (busy)",
 }
 
 FLOW_FAILURES = (401, 500, 503)
