@@ -50,6 +50,10 @@ def run_flow(name: str, parameters: dict[str, Any]) -> Any:
     from phoenix.ecosystem.source import credentials_out_of_band
 
     parameters, handover = credentials_out_of_band(name, parameters)
+    if name == "router" and isinstance(parameters.get("command"), str):
+        from phoenix.commands import check_router_text
+
+        check_router_text(parameters["command"])
     scope = cancellation.current_scope() or cancellation.CancelScope()
     with (
         handover,

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow
+from prefect import State, flow
+from prefect.exceptions import CancelledRun
+from prefect.states import Cancelled
 
 from flows.ecosystem import ecosystem_command
 from flows.memory import memory
 from flows.propose import propose_improvements
 from flows.speak import speak
+from phoenix.cancellation import CANCELLED_MESSAGE
 from phoenix.commands import (
     HELP_TEXT,
     Command,
@@ -128,7 +131,7 @@ def dispatch(command: Command) -> dict[str, Any]:
 
 
 @flow(name="router", validate_parameters=True)
-def router(command: str) -> dict[str, Any]:
+def router(command: str) -> dict[str, Any] | State[Any]:
     """Run one Phoenix command (the text grammar of `help`) and return its envelope.
 
     Args:
@@ -138,3 +141,6 @@ def router(command: str) -> dict[str, Any]:
         return dispatch(parse_command(command))
     except PhoenixError as error:
         return error_envelope(error)
+    except CancelledRun:
+        # The capability's subflow was cancelled because the caller went away: so is this run.
+        return Cancelled(message=CANCELLED_MESSAGE)

@@ -54,13 +54,13 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> I
     daemon.stop(load_settings({"PHOENIX_HOME": str(home)}))
 
 
-def _propose_run(seed: str) -> FlowRun | None:
-    """The propose-improvements run whose seed is `seed`, once Prefect knows it."""
+def _flow_run(flow_name: str, parameter: str, value: str) -> FlowRun | None:
+    """The run of `flow_name` whose `parameter` is `value`, once Prefect knows it."""
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["propose-improvements"])), limit=50
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])), limit=50
         )
-    return next((run for run in runs if run.parameters.get("seed") == seed), None)
+    return next((run for run in runs if run.parameters.get(parameter) == value), None)
 
 
 def _state(run_id: Any) -> StateType | None:
@@ -75,27 +75,31 @@ def _orch_states(run_id: Any) -> list[StateType | None]:
     return [run.state_type for run in runs if run.name.startswith("orch-")]
 
 
-@pytest.mark.parametrize("mode", ["service", "in-process"])
+@pytest.mark.parametrize("mode", ["service", "in-process", "router"])
 def test_ctrl_c_cancels_the_flow_run_and_its_llm_calls(
     cli_env: dict[str, str], chat_server_url: str, mode: str
 ) -> None:
+    """`router` is `phoenix command "propose N improvements for …"` on the service: the router's
+    run ends Cancelled with its propose subflow, not Failed."""
     env = cli_env | ({"PHOENIX_CLI_IN_PROCESS": "1"} if mode == "in-process" else {})
-    if mode == "service":  # started beforehand: its start-up is not what is measured
+    if mode != "in-process":  # started beforehand: its start-up is not what is measured
         started = subprocess.run([PHOENIX, "--json", "command", "help"], env=env, timeout=300)
         assert started.returncode == 0
     chat = ChatServer(chat_server_url)
     chat.reset()
     chat.control(latency_s=LATENCY_S)
     seed = f"a slow project ({mode})"
+    text = f"propose {N} improvements for {seed}"
+    arguments = ["command", text] if mode == "router" else ["propose", seed, "-n", str(N)]
     command = subprocess.Popen(
-        [PHOENIX, "--json", "propose", seed, "-n", str(N)],
+        [PHOENIX, "--json", *arguments],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        run = wait_for(lambda: _propose_run(seed), timeout_s=120)
+        run = wait_for(lambda: _flow_run("propose-improvements", "seed", seed), timeout_s=120)
         wait_for(lambda: _state(run.id) == StateType.RUNNING, timeout_s=60)
         wait_for(lambda: chat.stats()["requests"] == CONCURRENCY, timeout_s=60)
 
@@ -116,3 +120,7 @@ def test_ctrl_c_cancels_the_flow_run_and_its_llm_calls(
     # the chat server got no call after the interruption.
     wait_for(lambda: _orch_states(run.id) == [StateType.CANCELLED] * N, timeout_s=30)
     assert chat.stats()["requests"] == CONCURRENCY
+    if mode == "router":
+        router_run = _flow_run("router", "command", text)
+        assert router_run is not None
+        wait_for(lambda: _state(router_run.id) == StateType.CANCELLED, timeout_s=30)

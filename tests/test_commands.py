@@ -159,3 +159,16 @@ def test_an_unavailable_capability_says_so_in_a_sentence(name: str) -> None:
     message = not_available(name).message
     assert " is not available yet in Phoenix " in message
     assert message[0].isupper() and message.endswith(".")
+
+
+@pytest.mark.parametrize("text", ["ecosystem abc env TOKEN=s3cret", "ecosystem abc ENV A=1 B=2"])
+def test_repository_variables_are_never_set_through_the_router(text: str) -> None:
+    with pytest.raises(UsageError, match="phoenix ecosystem env"):
+        parse_command(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["ecosystem abc env", "ecosystem abc env TOKEN=", "ecosystem abc run a=b"]
+)
+def test_listing_unsetting_and_other_verbs_pass_through_the_router(text: str) -> None:
+    assert isinstance(parse_command(text), EcosystemCommand)

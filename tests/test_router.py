@@ -11,6 +11,7 @@ import pytest
 
 from flows import run_flow
 from phoenix.commands import ECOSYSTEM_USAGE, HELP_TEXT, capabilities
+from phoenix.errors import UsageError
 from tests.conftest import ChatServer, require_tool
 
 
@@ -145,3 +146,19 @@ def test_a_repository_command_that_fails_is_a_failed_envelope(phoenix_home, tmp_
     bad = router(command=f"ecosystem {record['id']} bad")
     assert bad["type"] == "error" and bad["code"] == "command_failed"
     assert bad["exit_code"] != 0 and "oops" in bad["stderr"] and "out" in bad["stdout"]
+
+
+def test_a_repository_variable_typed_to_the_router_never_reaches_prefect(phoenix_home) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    secret = "router-secret-value-7d1e"
+    router(command="help")  # at least one router run for the query below to find
+    with pytest.raises(UsageError, match="phoenix ecosystem env"):
+        run_flow("router", {"command": f"ecosystem 0123456789 env TOKEN={secret}"})
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["router"])), limit=200
+        )
+    assert runs, "the session's router runs should be visible"
+    assert not [run.id for run in runs if secret in str(run.parameters)]
