@@ -54,6 +54,31 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(SESSION_HOME, ignore_errors=True)
 
 
+def git(folder: Path, *arguments: str) -> str:
+    """Run git in `folder` as a fixed test identity, with nothing of the user's configuration."""
+    done = subprocess.run(
+        ["git", "-C", str(folder), *arguments], capture_output=True, text=True, check=True,
+        env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+             "PATH": "/usr/bin:/bin", "HOME": str(folder)},
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def make_git_repo(folder: Path, files: dict[str, str]) -> Path:
+    """A repository holding `files` (path -> text), committed on branch main."""
+    require_tool("git")
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(folder, "init", "-q", "-b", "main")
+    git(folder, "add", ".")
+    git(folder, "commit", "-q", "-m", "init")
+    return folder
+
+
 def require_tool(*names: str) -> None:
     """Skip the test when a program it needs is not installed, and say which.
 

@@ -19,9 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ChatServer, require_tool, wait_for
+from tests.conftest import ChatServer, git, make_git_repo, require_tool, wait_for
 from tests.git_http import GitHTTPServer
-from tests.test_ecosystem_import import git
 
 TOKEN = "test-api-token"  # noqa: S105 - the test API's own token
 UNKNOWN_ID = "0000000000"
@@ -69,12 +68,7 @@ def stop_api(process: subprocess.Popen) -> None:
 
 def make_webapp(folder: Path) -> Path:
     """A repository that `make` builds, committed on main."""
-    folder.mkdir(parents=True)
-    (folder / "Makefile").write_text("build:\n\techo built\n\ntest:\n\techo tested\n")
-    git(folder, "init", "-q", "-b", "main")
-    git(folder, "add", ".")
-    git(folder, "commit", "-q", "-m", "first")
-    return folder
+    return make_git_repo(folder, {"Makefile": "build:\n\techo built\n\ntest:\n\techo tested\n"})
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import ChatServer, require_tool
+from tests.conftest import ChatServer, make_git_repo, require_tool
 
 
 @pytest.fixture(scope="module")
@@ -240,14 +240,9 @@ def test_without_json_people_get_text(cli_env: dict[str, str]) -> None:
 
 def test_ecosystem_import_list_show_remove(cli_env: dict[str, str], tmp_path: Path) -> None:
     require_tool("git", "make")
-    repo = tmp_path / "tool"
-    repo.mkdir()
-    (repo / "Makefile").write_text("build:\n\techo ok\ncheck: build\n\techo fine\n")
-    for command in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "x"]):
-        subprocess.run(
-            ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@e", *command],
-            check=True,
-        )
+    repo = make_git_repo(
+        tmp_path / "tool", {"Makefile": "build:\n\techo ok\ncheck: build\n\techo fine\n"}
+    )
     code, record, _ = phoenix(cli_env, "ecosystem", "import", str(repo))
     assert code == 0 and record["name"] == "tool" and record["build_system"] == "make"
     code, listed, _ = phoenix(cli_env, "ecosystem", "list")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ChatServer, require_tool, wait_for
+from tests.conftest import ChatServer, make_git_repo, require_tool, wait_for
 
 PHOENIX = str(Path(sys.executable).with_name("phoenix"))
 
@@ -110,17 +110,6 @@ def test_a_conversation_turn_prints_the_answer(env: dict[str, str], chat_server_
     assert human(env, "command", "a name for a cat?")[0] == "Call the cat Phoenix.\n"
 
 
-def _repository(folder: Path, makefile: str) -> Path:
-    folder.mkdir()
-    (folder / "Makefile").write_text(makefile)
-    for command in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "x"]):
-        subprocess.run(
-            ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@e", *command],
-            check=True,
-        )
-    return folder
-
-
 MAKEFILE = (
     "build:\n\t@echo compiled\n"
     "check:\n\t@echo all fine\n"
@@ -134,7 +123,7 @@ def test_the_ecosystem_for_people(env: dict[str, str], tmp_path: Path) -> None:
     out, _ = human(env, "ecosystem", "list")
     assert out == "No repositories imported yet. Try `phoenix ecosystem import URL`.\n"
 
-    repo = _repository(tmp_path / "tool", MAKEFILE)
+    repo = make_git_repo(tmp_path / "tool", {"Makefile": MAKEFILE})
     out, _ = human(env, "ecosystem", "import", str(repo))
     assert out.startswith("Imported:\ntool (")
     repo_id = out.splitlines()[1].split("(")[1].rstrip(")")
@@ -188,7 +177,9 @@ def test_the_ecosystem_for_people(env: dict[str, str], tmp_path: Path) -> None:
 
 def test_a_failed_build_shows_the_end_of_its_log(env: dict[str, str], tmp_path: Path) -> None:
     require_tool("git", "make")
-    repo = _repository(tmp_path / "broken", "build:\n\t@echo step one; echo 'no compiler' >&2; exit 2\n")
+    repo = make_git_repo(
+        tmp_path / "broken", {"Makefile": "build:\n\t@echo step one; echo 'no compiler' >&2; exit 2\n"}
+    )
     record = machine(env, "ecosystem", "import", str(repo))
     try:
         out, err = human(env, "ecosystem", "build", record["id"], status=1)

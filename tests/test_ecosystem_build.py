@@ -10,21 +10,8 @@ import pytest
 
 from flows import run_flow
 from phoenix.errors import BadInput, NotFound
+from tests.conftest import make_git_repo as make_repo
 from tests.conftest import require_tool
-from tests.test_ecosystem_import import git
-
-
-def make_repo(folder: Path, files: dict[str, str]) -> Path:
-    require_tool("git")
-    folder.mkdir(parents=True)
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    git(folder, "init", "-q", "-b", "main")
-    git(folder, "add", ".")
-    git(folder, "commit", "-q", "-m", "init")
-    return folder
 
 
 def imported(folder: Path) -> dict:

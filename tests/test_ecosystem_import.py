@@ -16,23 +16,13 @@ from phoenix.ecosystem.source import (
     split_credentials,
 )
 from phoenix.errors import BadInput, NotFound
-from tests.conftest import require_tool
+from tests.conftest import git, require_tool
 
 CONTRACT_FIELDS = {
     "id", "name", "owner", "url", "local_path", "branch", "commit", "build_system",
     "build_systems", "commands", "start_command", "build_status", "service_status", "pid",
     "port", "exit_code", "created_at", "last_built",
 }  # fmt: skip
-
-
-def git(folder: Path, *arguments: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(folder), *arguments], capture_output=True, text=True, check=True,
-        env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
-             "PATH": "/usr/bin:/bin", "HOME": str(folder)},
-    )  # fmt: skip
-    return done.stdout.strip()
 
 
 @pytest.fixture

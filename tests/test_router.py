@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from flows import run_flow
 from phoenix.commands import ECOSYSTEM_USAGE, HELP_TEXT, capabilities
 from phoenix.errors import UsageError
-from tests.conftest import ChatServer, require_tool
+from tests.conftest import ChatServer, make_git_repo, require_tool
 
 
 def router(command: str) -> dict:
@@ -123,22 +122,12 @@ def test_an_llm_failure_is_an_error_envelope(chat: ChatServer) -> None:
     assert "sk-test-secret" not in reply["message"]
 
 
-def _git_repo(folder: Path, makefile: str) -> Path:
-    folder.mkdir()
-    (folder / "Makefile").write_text(makefile)
-    for command in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "x"]):
-        subprocess.run(
-            ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@e", *command],
-            check=True,
-        )
-    return folder
-
-
 def test_a_repository_command_that_fails_is_a_failed_envelope(phoenix_home, tmp_path: Path) -> None:
     """Through the router as through `phoenix ecosystem run`: exit code and output kept, code set."""
     require_tool("git", "make")
-    repo = _git_repo(
-        tmp_path / "failing", "ok:\n\t@echo fine\nbad:\n\t@echo out; echo oops >&2; exit 3\n"
+    repo = make_git_repo(
+        tmp_path / "failing",
+        {"Makefile": "ok:\n\t@echo fine\nbad:\n\t@echo out; echo oops >&2; exit 3\n"},
     )
     record = run_flow("import-and-build-repo", {"source": str(repo), "build": False})
     good = router(command=f"ecosystem {record['id']} ok")
