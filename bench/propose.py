@@ -24,7 +24,16 @@ until the Prefect server has finished ingesting the previous run's events (its A
 its processes are idle).  Every run is checked: all N ORCHs succeeded and the chat server saw exactly
 N requests — a benchmark that silently measures failures or hidden retries is worthless.
 
+It also prints the per-ORCH CPU as ratios of the same run, which hold across machines where
+milliseconds do not: the flow's process CPU per ORCH over a bare call's CPU (target ≤ 2× at L = 0,
+N = 256), Prefect's floor CPU per task run, and the Prefect server's CPU per ORCH.
+`--with-baseline` first runs the same bench with `--baseline` — the behaviour before the per-ORCH
+cost work: Prefect's default event ingestion and task-run logging, litellm pricing the unknown
+model on every call — in a process of its own, and prints the server's CPU per ORCH against it
+(target ≤ 0.5×).  Flows run at Prefect's default INFO level, as on the local service.
+
     python bench/propose.py [--repeats 3] [--sizes 16,64,256] [--latencies 1,0] [--json]
+                            [--baseline | --with-baseline]
 """
 
 from __future__ import annotations
@@ -41,11 +50,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 RATIO_TARGET = 1.25
 """At N = 64 and L = 1 s, the flow's wall may be at most this multiple of the bare gather's."""
@@ -59,6 +69,18 @@ LLM_CONCURRENCY = 512
 SEED = "a command-line todo app written in Python"
 MODEL = "openai/scripted"
 API_KEY = "sk-bench"
+
+CPU_RATIO_TARGET = 2.0
+"""At L = 0 and N = 256, the flow's process may spend at most this multiple of a bare call's CPU."""
+SERVER_CPU_TARGET = 0.5
+"""... and the Prefect server at most this fraction of its CPU per ORCH in the baseline."""
+
+BASELINE_PREFECT = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "1",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "5",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "NOTSET",
+}
+"""`--baseline`: Prefect's own defaults, which Phoenix overrode to cut the per-ORCH cost."""
 
 SETTLE_FAST_S = 0.05
 SETTLE_POLLS = 3
@@ -94,13 +116,13 @@ def session_cpu_s(session_id: int) -> float:
     return total / ticks
 
 
-def http_json(method: str, url: str, body: Any = None, timeout_s: float = 10.0) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        return json.loads(response.read())
+_http = httpx.Client(timeout=10.0, trust_env=False)  # loopback only: never through a proxy
+
+
+def http_json(method: str, url: str, body: Any = None) -> Any:
+    reply = _http.request(method, url, json=body)
+    reply.raise_for_status()
+    return reply.json()
 
 
 class ChatServer:
@@ -172,7 +194,7 @@ class PrefectServer:
         started = time.perf_counter()
         try:
             http_json("POST", self.api_url + "/task_runs/filter", {"limit": 1})
-        except OSError:  # 503 "database is locked", a timeout: not settled
+        except httpx.HTTPError:  # 503 "database is locked", a timeout: not settled
             return float("inf")
         return time.perf_counter() - started
 
@@ -195,6 +217,21 @@ def start_prefect_server(home: Path) -> PrefectServer:
     return PrefectServer(api_url=api_url, pid=record.pid, startup_s=startup_s)
 
 
+def use_baseline() -> None:
+    """Restore the behaviour from before the per-ORCH cost work, for a before/after comparison.
+
+    The Prefect server writes each task-run state event in a transaction of its own and every
+    task run ships its "Finished in state" log line; litellm prices the unknown model on every
+    call.  Process-wide settings, so the baseline runs in a process of its own (`--with-baseline`).
+    """
+    import phoenix.prefect_server as prefect_server
+    from phoenix.llm import client
+
+    phoenix_defaults = prefect_server.prefect_environment
+    prefect_server.prefect_environment = lambda settings: phoenix_defaults(settings) | BASELINE_PREFECT
+    client._priced.add(MODEL)  # as if already seen: litellm is left to price it on every call
+
+
 def configure_phoenix(chat_url: str) -> None:
     """Point Phoenix at the chat server, with no cap and no retries that could hide failures."""
     for name in list(os.environ):
@@ -208,7 +245,10 @@ def configure_phoenix(chat_url: str) -> None:
             "PHOENIX_LLM_CONCURRENCY": str(LLM_CONCURRENCY),
             "PHOENIX_LLM_TIMEOUT": "60",
             "PHOENIX_ORCH_RETRIES": "0",
-            "PREFECT_LOGGING_LEVEL": "WARNING",
+            # As the local service runs flows: Prefect's default INFO level (what it ships to the
+            # API is part of the cost measured), with the console kept quiet.
+            "PREFECT_LOGGING_LEVEL": "INFO",
+            "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         }
     )
@@ -264,17 +304,18 @@ def floor_flow() -> Callable[[int, float], int]:
     return floor
 
 
-def run_floor_once(n: int, latency_s: float) -> float:
+def run_floor_once(n: int, latency_s: float) -> tuple[float, float]:
+    """The floor flow's wall and this process's CPU for it."""
     from flows import without_heartbeats
 
     floor = floor_flow()
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     with without_heartbeats():  # as `run_flow` runs the propose flow
         done = floor(n, latency_s)
     wall = time.perf_counter() - started
     if done != n:
         raise RuntimeError(f"the floor flow finished {done} of {n} task runs")
-    return wall
+    return wall, time.process_time() - cpu
 
 
 class BareGather:
@@ -338,6 +379,8 @@ class Case:
     """How long after a flow run the server kept ingesting its events."""
     floor_s: list[float] = field(default_factory=list)
     """Walls of Prefect's floor: the same fan-out of task runs that only wait L."""
+    floor_cpu_s: list[float] = field(default_factory=list)
+    """This process's CPU for each floor run."""
 
     def median(self, path: str, read: Callable[[Run], float | None]) -> float:
         values = [read(run) for run in getattr(self, path)]
@@ -386,6 +429,12 @@ class Case:
         return (self.bound_s - self.bare_s) / self.n * 1000
 
     @property
+    def cpu_ratio(self) -> float:
+        """The flow's process CPU per ORCH over the bare path's CPU per call (medians)."""
+        flow = self.median("flow", lambda run: run.client_cpu_s)
+        return flow / self.median("bare", lambda run: run.client_cpu_s)
+
+    @property
     def failures(self) -> list[str]:
         return [failure for run in self.bare + self.flow for failure in run.failures]
 
@@ -413,6 +462,8 @@ class Case:
             "flow_server_cpu_ms_per_orch": round(
                 statistics.median(self.flow_server_cpu_s) / n * 1000, 2
             ),
+            "floor_cpu_ms_per_task": round(statistics.median(self.floor_cpu_s) / n * 1000, 2),
+            "cpu_ratio": round(self.cpu_ratio, 2),
             "flow_settle_s": round(statistics.median(self.flow_settle_s), 2),
             "bare_max_in_flight": max(run.max_in_flight for run in self.bare),
             "flow_max_in_flight": max(run.max_in_flight for run in self.flow),
@@ -449,7 +500,9 @@ class Bench:
 
     def measure_floor(self, case: Case) -> None:
         self.prefect.wait_until_settled()
-        case.floor_s.append(run_floor_once(case.n, case.latency_s))
+        wall, cpu = run_floor_once(case.n, case.latency_s)
+        case.floor_s.append(wall)
+        case.floor_cpu_s.append(cpu)
 
     def _run(
         self, wall: float, cpu: float, failures: list[str], n: int, inner: float | None = None
@@ -591,6 +644,50 @@ def print_report(document: dict[str, Any]) -> None:
             f"{target['verdict']:<5} {target['target']}: {value} (target ≤ {target['limit']:g}{unit})"
             + bound_text
         )
+    print()
+    print("\n".join(cpu_report(document)))
+
+
+def cpu_report(document: dict[str, Any]) -> list[str]:
+    """Per-ORCH CPU as ratios measured in one run: they hold across machines where ms do not."""
+    baseline = {(c["latency_s"], c["n"]): c for c in document.get("baseline_cases") or []}
+    lines = ["Per-ORCH CPU (medians; ratios compare figures of the same run):"]
+    for case in document["cases"]:
+        line = (
+            f"  L={case['latency_s']:g} N={case['n']}: flow process"
+            f" {case['flow_client_cpu_ms_per_orch']:.2f} ms/ORCH / bare"
+            f" {case['bare_client_cpu_ms_per_call']:.2f} ms/call = {case['cpu_ratio']:.2f}×"
+            f" (floor {case['floor_cpu_ms_per_task']:.2f} ms/task); server"
+            f" {case['flow_server_cpu_ms_per_orch']:.2f} ms/ORCH"
+        )
+        old = baseline.get((case["latency_s"], case["n"]))
+        if old:
+            line += (
+                f" vs baseline {old['flow_server_cpu_ms_per_orch']:.2f}"
+                f" = {case['flow_server_cpu_ms_per_orch'] / old['flow_server_cpu_ms_per_orch']:.2f}×"
+                f"; baseline flow process {old['flow_client_cpu_ms_per_orch']:.2f} ms/ORCH / bare"
+                f" {old['bare_client_cpu_ms_per_call']:.2f} ms/call = {old['cpu_ratio']:.2f}×"
+            )
+        lines.append(line)
+    case = next((c for c in document["cases"] if (c["latency_s"], c["n"]) == OVERHEAD_CASE), None)
+    if case is not None:
+        valid = "INVALID" if case["failures"] else None
+        verdict = valid or ("PASS" if case["cpu_ratio"] <= CPU_RATIO_TARGET else "MISS")
+        lines.append(
+            f"{verdict:<5} flow process CPU per ORCH / bare CPU per call at L=0, N=256:"
+            f" {case['cpu_ratio']:.2f}× (target ≤ {CPU_RATIO_TARGET:g}×)"
+        )
+        old = baseline.get(OVERHEAD_CASE)
+        if old:
+            share = case["flow_server_cpu_ms_per_orch"] / old["flow_server_cpu_ms_per_orch"]
+            verdict = valid or ("PASS" if share <= SERVER_CPU_TARGET else "MISS")
+            lines.append(
+                f"{verdict:<5} server CPU per ORCH at L=0, N=256, over the baseline's:"
+                f" {share:.2f}× (target ≤ {SERVER_CPU_TARGET:g}×)"
+            )
+    if not baseline:
+        lines.append("(no baseline in this run: --with-baseline measures it first)")
+    return lines
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -606,6 +703,17 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="16,64,256", help="numbers of ORCHs, comma-separated")
     parser.add_argument("--latencies", default="1,0", help="chat latencies in seconds")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="measure the behaviour from before the per-ORCH cost work (Prefect's defaults, "
+        "litellm pricing the unknown model on every call)",
+    )
+    parser.add_argument(
+        "--with-baseline",
+        action="store_true",
+        help="first run the same bench with --baseline in a process of its own, then compare",
+    )
     options = parser.parse_args(argv)
     options.sizes = parse_list(options.sizes, int)
     options.latencies = parse_list(options.latencies, float)
@@ -634,9 +742,12 @@ def run_bench(options: argparse.Namespace, home: Path) -> dict[str, Any]:
                 for n in options.sizes
             ]
         finally:
+            from prefect.logging.handlers import APILogWorker
+
             from phoenix.prefect_server import stop_server
             from phoenix.settings import load_settings
 
+            APILogWorker.drain_all(timeout=10)  # the last runs' log lines, before the server goes
             stop_server(load_settings())
     finally:
         chat.stop()
@@ -653,6 +764,21 @@ def run_bench(options: argparse.Namespace, home: Path) -> dict[str, Any]:
     }
 
 
+def run_baseline(argv: list[str]) -> list[dict[str, Any]]:
+    """The cases of the same bench run with `--baseline`, in a child process (settings are global)."""
+    arguments = [a for a in argv if a not in ("--with-baseline", "--json")]
+    log("measuring the baseline first, in a process of its own ...")
+    child = subprocess.run(
+        [sys.executable, __file__, *arguments, "--baseline", "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if child.returncode not in (0, 1):
+        raise RuntimeError(f"the baseline bench exited with status {child.returncode}")
+    return json.loads(child.stdout)["cases"]
+
+
 def exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -661,9 +787,15 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_arguments(argv)
     # A terminated bench still stops its servers and removes its PHOENIX_HOME (the finally blocks).
     signal.signal(signal.SIGTERM, exit_on_sigterm)
+    baseline_cases = run_baseline(argv or sys.argv[1:]) if options.with_baseline else None
+    if options.baseline:
+        use_baseline()
     home = Path(tempfile.mkdtemp(prefix="phoenix-bench-"))
     try:
         document = run_bench(options, home)
+        document["baseline"] = options.baseline
+        if baseline_cases is not None:
+            document["baseline_cases"] = baseline_cases
     finally:
         shutil.rmtree(home, ignore_errors=True)
     if options.json:

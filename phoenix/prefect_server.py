@@ -29,6 +29,14 @@ def prefect_environment(settings: PhoenixSettings) -> dict[str, str]:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         # litellm fetches a price map from the internet at import unless told not to.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        # Each task run sends 3 state events; by default the server writes each in a transaction
+        # of its own (batch size 1), about 35 ms of server CPU per ORCH here.  Batched, states
+        # reach the UI within a second and cost a quarter of that (bench/propose.py).
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "200",
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
+        # "Finished in state Completed()" of every task run, shipped to the API as a log line:
+        # the UI shows task runs' states anyway; their warnings and errors are still shipped.
+        "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",
     }
 
 

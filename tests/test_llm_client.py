@@ -6,10 +6,18 @@ stop inside the OpenAI client before any request, as they would against a hosted
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
-from phoenix.llm.client import LLMAuthError, LLMRetryableError, complete
+from phoenix.llm.client import (
+    LLMAuthError,
+    LLMRetryableError,
+    _import_litellm,
+    complete,
+    price_unknown_model,
+)
 from phoenix.settings import load_settings
 from tests.conftest import ChatServer
 
@@ -60,3 +68,18 @@ def test_a_server_error_stays_retryable(chat: ChatServer) -> None:
     with pytest.raises(LLMRetryableError, match="503|ServiceUnavailable"):
         complete(MESSAGES, load_settings())
     assert complete(MESSAGES, load_settings()).startswith("Improvement (attempt 2)")
+
+
+def test_a_model_litellm_cannot_price_is_registered_as_free_and_a_known_one_keeps_its_price() -> None:
+    litellm = _import_litellm()
+    unknown = f"openai/phoenix-test-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(Exception, match="isn't mapped"):
+        litellm.cost_per_token(model=unknown, prompt_tokens=1, completion_tokens=1)
+    assert price_unknown_model(litellm, unknown) is True
+    assert litellm.cost_per_token(model=unknown, prompt_tokens=10, completion_tokens=10) == (0, 0)
+    assert price_unknown_model(litellm, unknown) is False  # once per model and process
+    known = "openai/gpt-4o-mini"
+    price = litellm.cost_per_token(model=known, prompt_tokens=10, completion_tokens=10)
+    assert price_unknown_model(litellm, known) is False
+    assert litellm.cost_per_token(model=known, prompt_tokens=10, completion_tokens=10) == price
+    assert price[0] > 0

@@ -113,6 +113,46 @@ def _redact(text: str, secret: str | None) -> str:
     return text
 
 
+_priced_lock = threading.Lock()
+_priced: set[str] = set()
+UNPRICED_MODEL_INFO = {
+    "input_cost_per_token": 0.0,
+    "output_cost_per_token": 0.0,
+    "cache_creation_input_token_cost": 0.0,
+    "cache_read_input_token_cost": 0.0,
+    "mode": "chat",
+}
+"""What litellm is told about a model it has no price for: it costs nothing per token."""
+
+
+def price_unknown_model(litellm: Any, model: str) -> bool:
+    """Register `model` as free with litellm when its price map does not know it; whether it did.
+
+    After every call litellm prices the answer.  For a model missing from its map (a self-hosted
+    server, the embedded model, the scripted test server) that means searching the whole map and
+    its fallbacks, failing, and recording a diagnostic — about 40 % of the call's CPU, measured by
+    `bench/propose.py` — only to report no cost.  Registered as free, it prices the answer at 0
+    from one lookup.  A model litellm does know keeps its real price.  Once per model and process.
+    """
+    if model in _priced:
+        return False
+    with _priced_lock:
+        if model in _priced:
+            return False
+        try:
+            litellm.cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
+            registered = False
+        except Exception:  # noqa: BLE001 - litellm says "not mapped" in several ways
+            try:
+                provider = litellm.get_llm_provider(model)[1]
+            except Exception:  # noqa: BLE001 - a custom provider it cannot resolve yet
+                provider = model.partition("/")[0]
+            litellm.register_model({model: {**UNPRICED_MODEL_INFO, "litellm_provider": provider}})
+            registered = True
+        _priced.add(model)
+        return registered
+
+
 def classify(error: Exception, secret: str | None = None, model: str = "the model") -> LLMError:
     """Sort an exception from litellm into retryable or final, with a message safe to log.
 
@@ -190,6 +230,7 @@ def complete(
 
         register_local_provider()
         guard_s += LOCK_WAIT_S  # waiting for the embedded model is queueing, not slowness
+    price_unknown_model(litellm, settings.llm_model)
     arguments = completion_arguments(settings, max_tokens)
     secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     with concurrency_cap(settings.llm_concurrency):
