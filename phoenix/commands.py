@@ -231,20 +231,27 @@ def _parse_ecosystem(line: str) -> EcosystemCommand:
         words = line.split()
     if len(words) < 3:
         raise UsageError(ECOSYSTEM_USAGE)
-    if words[2].lower() == "env" and any("=" in word.strip("=") for word in words[3:]):
-        # The router's text is its flow run's parameter: a value set here would be kept by Prefect.
+    _refuse_variable_values(words)
+    return EcosystemCommand(repo_id=words[1], command=words[2], args=words[3:])
+
+
+def _refuse_variable_values(words: list[str]) -> None:
+    """`ecosystem ID env KEY=VALUE` must not come through the router: its text is a run parameter."""
+    if len(words) > 3 and words[2].lower() == "env" and any("=" in w.strip("=") for w in words[3:]):
         raise UsageError(
             "Set a repository's variables with `phoenix ecosystem env ID KEY=VALUE`: through the"
             " router the value would be stored in the run's parameters"
         )
-    return EcosystemCommand(repo_id=words[1], command=words[2], args=words[3:])
 
 
 def check_router_text(text: str) -> None:
-    """Refuse, before any flow run records it, router text that would put a secret in a parameter."""
-    lowered = (text or "").strip().lower()
-    if lowered.startswith("ecosystem "):
-        _parse_ecosystem(text.strip())
+    """Refuse, before any flow run records it, router text that would put a secret in a parameter.
+
+    Every other mistake is left to the router, which answers it with an error envelope.
+    """
+    line = (text or "").strip()
+    if line.lower().startswith("ecosystem "):
+        _refuse_variable_values(line.split())
 
 
 def _parse_spawn(rest: str) -> SpawnCommand:
