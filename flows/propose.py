@@ -30,7 +30,7 @@ from phoenix.cancellation import CANCELLED_MESSAGE, cancel_requested
 from phoenix.commands import check_proposal_count
 from phoenix.envelope import failed_result
 from phoenix.errors import UsageError
-from phoenix.llm.client import LLMError
+from phoenix.llm.client import LLMError, prepare_llm_client
 from phoenix.settings import MAX_ORCHS, PhoenixSettings
 from phoenix.store.proposals import ProposalResult, ProposeRun
 from tasks.llm import OrchFailed, angle_for, propose_one
@@ -82,6 +82,7 @@ def _unvisited(settings: PhoenixSettings) -> Any:
 
 def gather_proposals(seed: str, n: int, settings: PhoenixSettings) -> list[ProposalResult]:
     """Fan out N ORCH tasks on the flow's task runner and collect every outcome in index order."""
+    prepare_llm_client()  # its one-time import and heap freeze, before N task runs exist
     orch = propose_one.with_options(
         retries=settings.orch_retries,
         retry_delay_seconds=exponential_backoff(backoff_factor=settings.orch_retry_delay),
