@@ -8,6 +8,7 @@ and by every `phoenix` subprocess the tests start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -22,6 +23,9 @@ import httpx
 import pytest
 
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="phoenix-tests-"))
+
+PHOENIX = str(Path(sys.executable).with_name("phoenix"))
+"""The installed console script, next to this interpreter (the venv need not be on PATH)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -157,6 +161,32 @@ def chat(chat_server_url: str, phoenix_home: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PHOENIX_ORCH_RETRY_DELAY", "0.01")
     monkeypatch.setenv("PHOENIX_LLM_TIMEOUT", "10")
     return server
+
+
+@contextlib.contextmanager
+def cli_environment(
+    tmp_path_factory: pytest.TempPathFactory, chat_server_url: str, name: str, **extra: str
+) -> Iterator[dict[str, str]]:
+    """The environment of one test module's `phoenix` commands, its local service stopped after.
+
+    A PHOENIX_HOME of the module's own, so its commands share one local Phoenix service; the
+    scripted chat server as the model, with the key `sk-<name>-secret` that tests look for in
+    output that must not hold it; `extra` variables on top.
+    """
+    from phoenix import daemon
+    from phoenix.settings import load_settings
+
+    home = tmp_path_factory.mktemp(f"{name}-home")
+    environment = dict(os.environ) | {
+        "PHOENIX_HOME": str(home),
+        "PHOENIX_LLM_MODEL": "openai/scripted",
+        "PHOENIX_LLM_API_BASE": f"{chat_server_url}/v1",
+        "PHOENIX_LLM_API_KEY": f"sk-{name}-secret",
+    }
+    try:
+        yield environment | extra
+    finally:
+        daemon.stop(load_settings({"PHOENIX_HOME": str(home)}))
 
 
 def wait_for(condition: Any, timeout_s: float = 10.0, interval_s: float = 0.05) -> Any:

@@ -8,13 +8,10 @@ ORCHs are still waiting when the command is interrupted.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +24,8 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 
-from phoenix import daemon
-from phoenix.settings import load_settings
-from tests.conftest import ChatServer, wait_for
+from tests.conftest import PHOENIX, ChatServer, cli_environment, wait_for
 
-PHOENIX = str(Path(sys.executable).with_name("phoenix"))
 N = 8
 CONCURRENCY = 2
 LATENCY_S = 60.0  # each call; the uninterrupted run would take 4 × this
@@ -40,18 +34,14 @@ PROMPT_EXIT_S = 30.0
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("cancel-home")
-    env = dict(os.environ)
-    env.update(
-        PHOENIX_HOME=str(home),
-        PHOENIX_LLM_MODEL="openai/scripted",
-        PHOENIX_LLM_API_BASE=f"{chat_server_url}/v1",
-        PHOENIX_LLM_API_KEY="sk-cancel-secret",
+    with cli_environment(
+        tmp_path_factory,
+        chat_server_url,
+        "cancel",
         PHOENIX_LLM_CONCURRENCY=str(CONCURRENCY),
         PHOENIX_LLM_TIMEOUT=str(int(LATENCY_S * 2)),
-    )
-    yield env
-    daemon.stop(load_settings({"PHOENIX_HOME": str(home)}))
+    ) as env:
+        yield env
 
 
 def _flow_run(flow_name: str, parameter: str, value: str) -> FlowRun | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -14,30 +13,16 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import ChatServer, make_git_repo, require_tool
+from tests.conftest import PHOENIX, ChatServer, cli_environment, make_git_repo, require_tool
 
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> Iterator[dict[str, str]]:
     """One PHOENIX_HOME for the module, so every command reuses one local Phoenix service."""
-    home = tmp_path_factory.mktemp("cli-home")
-    env = dict(os.environ)
-    env.update(
-        PHOENIX_HOME=str(home),
-        PHOENIX_LLM_MODEL="openai/scripted",
-        PHOENIX_LLM_API_BASE=f"{chat_server_url}/v1",
-        PHOENIX_LLM_API_KEY="sk-cli-secret",
-        PHOENIX_ORCH_RETRY_DELAY="0.01",
-    )
-    yield env
-    from phoenix import daemon
-    from phoenix.settings import load_settings
-
-    daemon.stop(load_settings({"PHOENIX_HOME": str(home)}))
-
-
-# The installed console script, next to this interpreter (the venv need not be on PATH).
-PHOENIX = str(Path(sys.executable).with_name("phoenix"))
+    with cli_environment(
+        tmp_path_factory, chat_server_url, "cli", PHOENIX_ORCH_RETRY_DELAY="0.01"
+    ) as env:
+        yield env
 
 
 def phoenix(env: dict[str, str], *arguments: str) -> tuple[int, Any, str]:

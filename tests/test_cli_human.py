@@ -4,37 +4,26 @@ a traceback, and failures on stderr with what a person needs (an exit code, the 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ChatServer, make_git_repo, require_tool, wait_for
-
-PHOENIX = str(Path(sys.executable).with_name("phoenix"))
+from tests.conftest import PHOENIX, ChatServer, cli_environment, make_git_repo, require_tool, wait_for
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("human-home")
-    environment = dict(os.environ)
-    environment.update(
-        PHOENIX_HOME=str(home),
-        PHOENIX_LLM_MODEL="openai/scripted",
-        PHOENIX_LLM_API_BASE=f"{chat_server_url}/v1",
-        PHOENIX_LLM_API_KEY="sk-human-secret",
+    with cli_environment(
+        tmp_path_factory,
+        chat_server_url,
+        "human",
         PHOENIX_ORCH_RETRY_DELAY="0.01",
         COLUMNS="160",  # rich's width when stdout is not a terminal
-    )
-    yield environment
-    from phoenix import daemon
-    from phoenix.settings import load_settings
-
-    daemon.stop(load_settings({"PHOENIX_HOME": str(home)}))
+    ) as environment:
+        yield environment
 
 
 def human(env: dict[str, str], *arguments: str, status: int = 0) -> tuple[str, str]:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,27 +22,22 @@ from phoenix.api_token import resolve_api_token
 from phoenix.settings import load_settings
 from phoenix.store import Store
 from phoenix.store.proposals import load_run
-from tests.conftest import ChatServer
+from tests.conftest import PHOENIX, ChatServer, cli_environment
 
-PHOENIX = str(Path(sys.executable).with_name("phoenix"))
 N = 3
 
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> Iterator[dict[str, str]]:
     """One PHOENIX_HOME for the module, so the service-mode commands share one local service."""
-    home = tmp_path_factory.mktemp("failures-home")
-    env = dict(os.environ)
-    env.update(
-        PHOENIX_HOME=str(home),
-        PHOENIX_LLM_MODEL="openai/scripted",
-        PHOENIX_LLM_API_BASE=f"{chat_server_url}/v1",
-        PHOENIX_LLM_API_KEY="sk-failures-secret",
+    with cli_environment(
+        tmp_path_factory,
+        chat_server_url,
+        "failures",
         PHOENIX_ORCH_RETRIES="1",
         PHOENIX_ORCH_RETRY_DELAY="0.01",
-    )
-    yield env
-    daemon.stop(load_settings({"PHOENIX_HOME": str(home)}))
+    ) as env:
+        yield env
 
 
 @pytest.fixture
