@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,8 +166,12 @@ def test_a_blank_seed_is_a_usage_error(chat: ChatServer) -> None:
         propose_improvements(seed="  ", n=2)
 
 
-def test_the_dask_task_runner_is_selectable(chat: ChatServer) -> None:
-    result = run_flow("propose-improvements", {"seed": "scale out", "n": 3, "task_runner": "dask"})
+def test_the_dask_task_runner_is_selectable(chat: ChatServer, tmp_path: Path) -> None:
+    import dask
+
+    # The local cluster's workers keep their spill files here, not in a shared /tmp folder.
+    with dask.config.set({"temporary-directory": str(tmp_path)}):
+        result = run_flow("propose-improvements", {"seed": "scale out", "n": 3, "task_runner": "dask"})
     assert result["succeeded"] == 3
     assert [r["index"] for r in result["results"]] == [0, 1, 2]
     assert chat.stats()["requests"] == 3
