@@ -23,6 +23,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
+from flows.run_names import ecosystem_run_name, import_run_name
 from phoenix.ecosystem.source import resolve_source
 from phoenix.envelope import failed_result
 from phoenix.errors import BuildFailed, CommandFailed, Conflict, UsageError
@@ -107,7 +108,7 @@ def _record_for(
     )
 
 
-@flow(name="import-and-build-repo", validate_parameters=True)
+@flow(name="import-and-build-repo", flow_run_name=import_run_name, validate_parameters=True)
 def import_and_build_repo(source: str, branch: str | None = None, build: bool = True) -> dict[str, Any]:
     """Import a repository, read how it is built and run, and build it.
 
@@ -158,7 +159,7 @@ def ecosystem_command(
     return ecosystem_command_flow(command=command, repo_id=repo_id, args=given)
 
 
-@flow(name="ecosystem-command", validate_parameters=True)
+@flow(name="ecosystem-command", flow_run_name=ecosystem_run_name, validate_parameters=True)
 def ecosystem_command_flow(
     command: str, repo_id: str | None = None, args: list[str | SecretStr] | None = None
 ) -> dict[str, Any]:

@@ -10,13 +10,14 @@ from typing import Any, Literal
 
 from prefect import flow
 
+from flows.run_names import memory_run_name
 from phoenix.errors import UsageError
 from tasks.memory import delete_memory, get_memory, search_memory, store_memory
 
 MemoryAction = Literal["store", "get", "search", "delete"]
 
 
-@flow(name="memory", validate_parameters=True)
+@flow(name="memory", flow_run_name=memory_run_name, validate_parameters=True)
 def memory(
     action: MemoryAction,
     key: str | None = None,

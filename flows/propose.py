@@ -26,6 +26,7 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from blocks.llm import resolve_settings
+from flows.run_names import propose_run_name
 from phoenix.cancellation import CANCELLED_MESSAGE, cancel_requested
 from phoenix.commands import check_proposal_count
 from phoenix.envelope import failed_result
@@ -101,6 +102,7 @@ def gather_proposals(seed: str, n: int, settings: PhoenixSettings) -> list[Propo
 
 @flow(
     name="propose-improvements",
+    flow_run_name=propose_run_name,
     task_runner=ThreadPoolTaskRunner(max_workers=MAX_ORCHS),
     validate_parameters=True,
 )

@@ -16,6 +16,7 @@ from prefect.states import Cancelled
 from flows.ecosystem import ecosystem_command
 from flows.memory import memory
 from flows.propose import propose_improvements
+from flows.run_names import router_run_name
 from flows.speak import speak
 from phoenix.cancellation import CANCELLED_MESSAGE
 from phoenix.commands import (
@@ -130,7 +131,7 @@ def dispatch(command: Command) -> dict[str, Any]:
     raise NotAvailable(f"No route for {command!r}")
 
 
-@flow(name="router", validate_parameters=True)
+@flow(name="router", flow_run_name=router_run_name, validate_parameters=True)
 def router(command: str) -> dict[str, Any] | State[Any]:
     """Run one Phoenix command (the text grammar of `help`) and return its envelope.
 

@@ -7,12 +7,13 @@ from typing import Any
 from prefect import flow
 
 from blocks.llm import resolve_settings
+from flows.run_names import speak_run_name
 from phoenix.errors import BadInput
 from tasks.llm import ask_llm
 from tasks.memory import remember_episode
 
 
-@flow(name="speak", validate_parameters=True)
+@flow(name="speak", flow_run_name=speak_run_name, validate_parameters=True)
 def speak(user_input: str) -> dict[str, Any]:
     """Answer `user_input` with the LLM and remember the exchange under a key of its own."""
     if not user_input or not user_input.strip():
