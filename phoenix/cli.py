@@ -141,7 +141,7 @@ def _run_server(options: argparse.Namespace) -> dict[str, Any]:
         "service_url": service.url if service else None,
         "service_pid": service.pid if service else None,
         "prefect_api_url": prefect_url,
-        "prefect_ui_url": prefect_url.removesuffix("/api") if prefect_url else None,
+        "prefect_ui_url": prefect_server.ui_url(prefect_url) if prefect_url else None,
     }
 
 

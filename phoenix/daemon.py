@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +32,7 @@ import httpx
 
 from phoenix import __version__
 from phoenix.api_token import resolve_api_token
+from phoenix.ecosystem.environment import without_own_virtualenv
 from phoenix.errors import OperationFailed, PhoenixError, error_class_for
 from phoenix.managed_server import ManagedServer, pid_alive
 from phoenix.settings import PhoenixSettings, load_settings
@@ -99,9 +99,7 @@ def service_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """
     environment = {name: value for name, value in environ.items() if wanted_by_service(name)}
     if "PATH" in environment:
-        own_bin = str(Path(sys.prefix) / "bin")
-        entries = environment["PATH"].split(os.pathsep)
-        environment["PATH"] = os.pathsep.join(entry for entry in entries if entry != own_bin)
+        environment["PATH"] = without_own_virtualenv(environment["PATH"])
     return environment
 
 

@@ -98,10 +98,15 @@ def inherited_environment(source: Mapping[str, str] | None = None) -> dict[str, 
         for name, value in (os.environ if source is None else source).items()
         if _allowed(name, value)
     }
-    own_bin = str(Path(sys.prefix) / "bin")
-    path = environment.get("PATH", os.defpath).split(os.pathsep)
-    environment["PATH"] = os.pathsep.join(entry for entry in path if entry and entry != own_bin)
+    environment["PATH"] = without_own_virtualenv(environment.get("PATH", os.defpath))
     return environment
+
+
+def without_own_virtualenv(path: str) -> str:
+    """`path` (a PATH value) without Phoenix's own virtualenv's `bin` and without empty entries
+    (an empty entry means the current folder)."""
+    own_bin = str(Path(sys.prefix) / "bin")
+    return os.pathsep.join(entry for entry in path.split(os.pathsep) if entry and entry != own_bin)
 
 
 def repo_environment(
