@@ -23,7 +23,6 @@ This module imports neither Prefect nor the flows: the core, the tasks and the s
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import signal
@@ -177,6 +176,9 @@ async def run_until_disconnected(
     work is then cancelled and still awaited — it ends promptly, as Cancelled — so that no flow
     whose caller left runs on in the background.
     """
+    # Imported here: the CLI imports this module on every command, asyncio costs it ~50 ms.
+    import asyncio
+
     import anyio.to_thread
 
     async def disconnected() -> None:
