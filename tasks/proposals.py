@@ -1,20 +1,76 @@
-"""Tasks that keep a propose-improvements run: its rows in DuckDB and its table in the Prefect UI."""
+"""Tasks that keep a propose-improvements run: its rows in DuckDB, its progress and its table in the
+Prefect UI."""
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
+import httpx
 from prefect import task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import (
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 
 from phoenix.store import open_store
 from phoenix.store.proposals import ProposeRun, save_run
 
+PROGRESS_KEY = "propose-improvements-progress"
+"""The progress artifact's key: its page on the Artifacts page follows the latest propose run."""
+
+PROGRESS_STEPS = 20
+"""At most this many progress updates per run, however large N is: each is an HTTP call."""
+
+logger = logging.getLogger(__name__)
+
 
 @task(name="record-propose-run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def record_propose_run(run: ProposeRun) -> None:
     save_run(open_store(), run)
+
+
+def progress_due(done: int, n: int, steps: int = PROGRESS_STEPS) -> bool:
+    """Whether finishing the `done`-th of `n` ORCHs crosses into a new 1/`steps` of the run.
+
+    True for every ORCH when `n <= steps`, for at most `steps` of them otherwise, and always for the
+    last one, so the bar ends at 100 %.
+    """
+    return done * steps // n > (done - 1) * steps // n
+
+
+def _progress_text(done: int, n: int) -> str:
+    return f"{done} of {n} ORCH sub-agents finished"
+
+
+def start_progress(n: int) -> UUID | None:
+    """A progress artifact at 0 % on the current flow run; None if the Prefect API refused it.
+
+    A plain function, not a task: the flow calls it and `report_progress` from its own thread as the
+    ORCH futures complete, so one writer moves the bar in order, and ~20 updates do not each cost
+    a task run in the UI.  Progress is a view of the run, never a reason for it to fail.
+    """
+    try:
+        return create_progress_artifact(progress=0.0, key=PROGRESS_KEY, description=_progress_text(0, n))
+    except httpx.HTTPError as error:
+        logger.warning("The propose run's progress artifact was not created: %s", error)
+        return None
+
+
+def report_progress(artifact_id: UUID | None, done: int, n: int) -> None:
+    """Move the bar to `done` of `n` ORCHs (see `start_progress`); a refused update is only logged."""
+    if artifact_id is None:
+        return
+    try:
+        update_progress_artifact(
+            artifact_id=artifact_id,
+            progress=round(100.0 * done / n, 1),
+            description=_progress_text(done, n),
+        )
+    except httpx.HTTPError as error:
+        logger.warning("The propose run's progress was not updated: %s", error)
 
 
 @task(name="publish-proposals-table", cache_policy=NO_CACHE)
