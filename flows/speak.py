@@ -15,7 +15,11 @@ from tasks.memory import remember_episode
 
 @flow(name="speak", flow_run_name=speak_run_name, validate_parameters=True)
 def speak(user_input: str) -> dict[str, Any]:
-    """Answer `user_input` with the LLM and remember the exchange under a key of its own."""
+    """Answer `user_input` with the LLM and remember the exchange under a key of its own.
+
+    Args:
+        user_input: what the user says; the reply and the input are kept as an episode.
+    """
     if not user_input or not user_input.strip():
         raise BadInput("Say something: the input is empty")
     settings = resolve_settings()

@@ -10,11 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
 
 from phoenix.ecosystem import services
 from phoenix.ecosystem.discover import analyze_repo
-from phoenix.errors import BadInput
+from phoenix.ecosystem.restart import decide, parse_policy
+from phoenix.errors import BadInput, PhoenixError
 from phoenix.store import open_store
 from phoenix.store import repos as repo_store
 from phoenix.store.repos import RepoRecord
@@ -60,8 +63,10 @@ def start_repo_service(record: RepoRecord, home: Path, command: str | None) -> R
     environment = command_environment(home, record.id, repo, existing_venv(home, record.id))
     log_path = home / "logs" / record.id / "service.log"
     process = services.start_service(argv, repo, log_path, env=environment)
+    store = open_store()
+    repo_store.reset_restarts(store, record.id)  # a start by hand gives the policy its full limit
     return repo_store.set_service(
-        open_store(), record.id, "Running", pid=process.pid, port=process.port,
+        store, record.id, "Running", pid=process.pid, port=process.port,
         start_ticks=process.start_ticks, log=str(log_path), command=process.argv, started=True,
     )  # fmt: skip
 
@@ -87,3 +92,84 @@ def service_log(record: RepoRecord, lines: int = 100) -> str:
     if not record.service_log:
         return ""
     return services.tail(Path(record.service_log), lines)
+
+
+class ServiceHealth(BaseModel):
+    """One service as the health check found it, and what it did about it."""
+
+    id: str
+    name: str
+    status: str
+    exit_code: int | None = None
+    restarted: bool = False
+    reason: str = ""
+    pid: int | None = None
+    port: int | None = None
+
+
+def _restart(record: RepoRecord, home: Path) -> RepoRecord:
+    """Start the command the service last ran, on its port, as its own start did."""
+    assert record.service_command  # only services that were started come here
+    repo = Path(record.local_path)
+    environment = command_environment(home, record.id, repo, existing_venv(home, record.id))
+    log_path = (
+        Path(record.service_log) if record.service_log else home / "logs" / record.id / "service.log"
+    )
+    process = services.start_service(record.service_command, repo, log_path, environment, record.port)
+    return repo_store.set_service(
+        open_store(), record.id, "Running", pid=process.pid, port=process.port,
+        start_ticks=process.start_ticks, log=str(log_path), command=process.argv, started=True,
+    )  # fmt: skip
+
+
+@task(name="check-service", cache_policy=NO_CACHE)
+def check_service(record: RepoRecord, home: Path, restart: bool = True) -> ServiceHealth:
+    """Reconcile one service with the OS and apply its restart policy if it has ended."""
+    record = reconcile(record)
+    found = ServiceHealth(
+        id=record.id, name=record.name, status=record.service_status,
+        exit_code=record.exit_code, pid=record.pid, port=record.port,
+    )  # fmt: skip
+    if record.service_status == "Running":
+        return found
+    decision = decide(
+        record.restart_policy, record.restart_limit, record.restart_count,
+        record.service_status, record.exit_code,
+    )  # fmt: skip
+    if not (decision.restart and restart):
+        return found.model_copy(update={"reason": decision.reason if restart else "restarts off"})
+    try:
+        restarted = _restart(record, home)
+    except PhoenixError as error:
+        repo_store.count_restart(open_store(), record.id)  # a failed start counts, or it loops
+        return found.model_copy(update={"reason": f"restart failed: {error.message}"})
+    repo_store.count_restart(open_store(), record.id)
+    return found.model_copy(
+        update={
+            "restarted": True,
+            "reason": decision.reason,
+            "status": restarted.service_status,
+            "pid": restarted.pid,
+            "port": restarted.port,
+        }  # fmt: skip
+    )
+
+
+@task(name="set-restart-policy", cache_policy=NO_CACHE)
+def set_restart_policy(record: RepoRecord, arguments: list[str]) -> RepoRecord:
+    """`restart-policy never | on-failure [LIMIT]`: what `service-health` does when it has ended."""
+    policy, limit = parse_policy(arguments)
+    return repo_store.set_restart_policy(open_store(), record.id, policy, limit)
+
+
+@task(name="publish-service-health", cache_policy=NO_CACHE)
+def publish_service_health(found: list[ServiceHealth]) -> None:
+    """The health check's findings as a table on its run's page (and the `service-health` key)."""
+    create_table_artifact(
+        key="service-health",
+        table=[
+            item.model_dump(include={"id", "name", "status", "exit_code", "port", "restarted", "reason"})
+            for item in found
+        ],  # fmt: skip
+        description="Supervised services at the last health check, and what it restarted.",
+    )
