@@ -268,6 +268,8 @@ PROBES: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None, int]]
     ("POST", "/api/flows/no-such-flow/run", {}, None, 404),
     ("POST", "/api/flows/import-and-build-repo/run", {"source": "/etc"}, None, 400),
     ("POST", "/api/flows/router/run", {"command": "help"}, None, 200),
+    ("GET", "/api/runs/00000000-0000-4000-8000-000000000000", None, None, 404),
+    ("GET", "/api/runs/not-a-run-id", None, None, 422),
 ]
 
 
@@ -306,7 +308,7 @@ def test_every_route_is_documented_and_answers_only_documented_statuses(api: htt
     documented = {
         (method.upper(), path) for path, operations in document["paths"].items() for method in operations
     }
-    assert documented == _api_routes(create_app("x").routes) and len(documented) == 17
+    assert documented == _api_routes(create_app("x").routes) and len(documented) == 18
     probed: set[tuple[str, str]] = set()
     for method, path, body, params, status in PROBES:
         template, operation = _operation(document["paths"], method, path)

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from phoenix import __version__
 from phoenix.api.auth import bearer_dependency
-from phoenix.api.routers import command, ecosystem, flows, memory, system
+from phoenix.api.routers import command, ecosystem, flows, memory, runs, system
 from phoenix.errors import PhoenixError
 
 logger = logging.getLogger("phoenix.api")
@@ -41,7 +41,7 @@ def create_app(api_token: str, local_imports: bool = False) -> FastAPI:
     app.state.local_imports = local_imports
     secured = [Depends(bearer_dependency(api_token))]
     app.include_router(system.public_router)
-    routers = (system.router, command.router, memory.router, ecosystem.router, flows.router)
+    routers = (system.router, command.router, memory.router, ecosystem.router, flows.router, runs.router)
     for router in routers:
         app.include_router(router, dependencies=secured)
     routes = [

@@ -44,7 +44,8 @@ STATUS_DESCRIPTIONS = {
     500: "The operation failed (failed)",
     501: "Not provided by this version (not_available)",
     502: "What ran failed: a build, a command, the LLM; the body keeps the result's data",
-    503: "The state store is busy (busy)",
+    503: "The state store is busy (busy), or no runner serves the deployment an asynchronous run"
+    " needs (not_served: start `phoenix serve`)",
 }
 
 FLOW_FAILURES = (401, 500, 503)
@@ -57,6 +58,38 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": ErrorResponse, "description": STATUS_DESCRIPTIONS[status]}
         for status in sorted({*statuses, *FLOW_FAILURES})
     }
+
+
+ASYNC_DESCRIPTION = (
+    "Accepted: asked with ?wait=false or `Prefer: respond-async`, the run was submitted to its"
+    " deployment (served by `phoenix serve`); follow `status_url` (also the `Location` header)."
+)
+
+
+def async_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`error_responses(*statuses)` and the 202 of a long operation asked to run asynchronously."""
+    return {
+        202: {
+            "model": RunSubmittedResponse,
+            "description": ASYNC_DESCRIPTION,
+            "headers": {
+                "Location": {"description": "/api/runs/{run_id}", "schema": {"type": "string"}},
+                "Preference-Applied": {
+                    "description": "respond-async (RFC 7240)",
+                    "schema": {"type": "string"},
+                },
+            },
+        },
+        **error_responses(*statuses, 503),
+    }
+
+
+class RunSubmittedResponse(BaseModel):
+    """A run that was submitted and not waited for."""
+
+    run_id: str = Field(description="The Prefect flow-run id.")
+    status_url: str = Field(description="Where its state, and its result once finished, are read.")
+    ui_url: str | None = Field(default=None, description="The run's page in the Prefect UI.")
 
 
 class CommandRequest(BaseModel):

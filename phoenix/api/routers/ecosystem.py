@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from phoenix.api.models import (
@@ -18,9 +19,11 @@ from phoenix.api.models import (
     RepoCommandResponse,
     RepoListResponse,
     RepoResponse,
+    async_responses,
     error_responses,
 )
 from phoenix.api.results import run_flow_response
+from phoenix.api.routers.runs import PreferHeader, WaitQuery, prefers_async, submit_run
 from phoenix.ecosystem.source import check_remote_import
 
 router = APIRouter(prefix="/api/ecosystem", tags=["ecosystem"])
@@ -63,17 +66,26 @@ def _ecosystem(command: str, repo_id: str | None = None, **parameters: Any) -> A
 @router.post(
     "/import",
     response_model=RepoResponse,
-    responses=error_responses(422, 400, 403, 404, 409, 502),
+    responses=async_responses(422, 400, 403, 404, 409, 502),
 )
-def import_repo(request: Request, body: ImportRequest) -> Any:
+async def import_repo(
+    request: Request,
+    body: ImportRequest,
+    wait: WaitQuery = None,
+    prefer: PreferHeader = None,  # noqa: ARG001 - documented here, read by prefers_async
+) -> Any:
     """Clone a repository, read its build systems and commands, and record it.
 
     Only a network git URL or owner/repo: the server's own folders are never imported over HTTP.
     It imports only, unless `build` is true (then a failed build answers 502 with the record).
+    With `build` true, `?wait=false` or `Prefer: respond-async` answers 202 at once (a URL with a
+    credential is then refused: use GITHUB_PAT); an import alone always answers when done.
     """
     source = importable_source(request, body.url, body.owner, body.repo)
     parameters = {"source": source, "branch": body.branch, "build": body.build}
-    return run_flow_response("import-and-build-repo", parameters)
+    if body.build and prefers_async(request, wait):
+        return await submit_run(request, "import-and-build-repo", parameters)
+    return await run_in_threadpool(run_flow_response, "import-and-build-repo", parameters)
 
 
 @router.get("/list", response_model=RepoListResponse, responses=error_responses())
@@ -95,11 +107,21 @@ def remove(repo_id: RepoId) -> Any:
 
 
 @router.post(
-    "/{repo_id:repo_id}/build", response_model=RepoResponse, responses=error_responses(422, 404, 502)
+    "/{repo_id:repo_id}/build", response_model=RepoResponse, responses=async_responses(422, 404, 502)
 )
-def build(repo_id: RepoId) -> Any:
-    """Build the repository; a failed build answers 502 with the record (status, reason, log)."""
-    return _ecosystem("build", repo_id)
+async def build(
+    request: Request,
+    repo_id: RepoId,
+    wait: WaitQuery = None,
+    prefer: PreferHeader = None,  # noqa: ARG001 - documented here, read by prefers_async
+) -> Any:
+    """Build the repository; a failed build answers 502 with the record (status, reason, log).
+
+    `?wait=false` or `Prefer: respond-async`: 202 at once (404 first for an unknown id).
+    """
+    if prefers_async(request, wait):
+        return await submit_run(request, "ecosystem-command", {"command": "build", "repo_id": repo_id})
+    return await run_in_threadpool(_ecosystem, "build", repo_id)
 
 
 @router.post(
