@@ -17,9 +17,9 @@ from phoenix.settings import load_settings
 from tasks.services import check_service, publish_service_health
 
 
-def _was_started(status: str, command: list[str] | None) -> bool:
+def _was_started(command: list[str] | None) -> bool:
     """Services that ran, or still run, under Phoenix; never-started ones have nothing to check."""
-    return bool(command) and status in ("Running", "Exited")
+    return bool(command)
 
 
 @flow(name="service-health", flow_run_name="service-health", validate_parameters=True)
@@ -31,7 +31,7 @@ def service_health(restart: bool = True) -> dict[str, Any]:
             false only records what is running and what has ended.
     """
     home = load_settings().home
-    candidates = [r for r in current_repos(None) if _was_started(r.service_status, r.service_command)]
+    candidates = [r for r in current_repos(None) if _was_started(r.service_command)]
     found = [check_service(record, home, restart) for record in candidates]
     if found:
         publish_service_health(found)

@@ -1,0 +1,131 @@
+"""The service-health flow: services reconciled with the OS, restart policies applied with limits."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from flows import run_flow
+from flows.service_health import service_health
+from phoenix.ecosystem.restart import decide, parse_policy
+from phoenix.errors import UsageError
+from tests.conftest import wait_for
+from tests.test_ecosystem_build import make_repo
+
+
+def ecosystem(repo_id: str, command: str, *args: str) -> dict:
+    return run_flow("ecosystem-command", {"command": command, "repo_id": repo_id, "args": list(args)})
+
+
+def service_repo(folder: Path, procfile_line: str) -> dict:
+    repo = make_repo(folder, {"Procfile": f"web: {procfile_line}\n"})
+    return run_flow("import-and-build-repo", {"source": str(repo), "build": False})
+
+
+def ended(repo_id: str) -> dict | None:
+    status = ecosystem(repo_id, "status")
+    return status if status["service_status"] == "Exited" else None
+
+
+def health_of(repo_id: str) -> dict:
+    report = service_health()
+    return next(item for item in report["items"] if item["id"] == repo_id)
+
+
+@pytest.mark.parametrize(
+    ("policy", "limit", "so_far", "status", "code", "restart", "reason"),
+    [
+        ("never", None, 0, "Exited", 3, False, "restart policy is never"),
+        (None, None, 0, "Exited", 3, False, "restart policy is never"),
+        ("on-failure", None, 0, "Exited", 3, True, "exited (exit code 3); restart 1"),
+        ("on-failure", 2, 1, "Exited", -9, True, "restart 2 of 2"),
+        ("on-failure", 2, 2, "Exited", 3, False, "restart limit reached (2 of 2)"),
+        ("on-failure", None, 0, "Exited", 0, False, "exited cleanly (0)"),
+        ("on-failure", None, 0, "Exited", None, True, "no exit record"),
+        ("on-failure", None, 0, "Stopped", 143, False, "stopped by hand"),
+    ],
+)
+def test_the_restart_decision_follows_systemds_on_failure(
+    policy: str | None, limit: int | None, so_far: int, status: str, code: int | None,
+    restart: bool, reason: str,
+) -> None:  # fmt: skip
+    decision = decide(policy, limit, so_far, status, code)
+    assert decision.restart is restart
+    assert reason in decision.reason
+
+
+def test_restart_policy_words_are_checked() -> None:
+    assert parse_policy(["on-failure", "3"]) == ("on-failure", 3)
+    assert parse_policy(["NEVER"]) == ("never", None)
+    assert parse_policy(["on-failure"]) == ("on-failure", None)
+    for words, message in [
+        ([], "takes a policy"),
+        (["always"], "Unknown restart policy"),
+        (["on-failure", "0"], "at least 1"),
+        (["on-failure", "-2"], "at least 1"),
+        (["never", "3"], "only applies to on-failure"),
+        (["on-failure", "3", "4"], "takes a policy"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            parse_policy(words)
+
+
+def test_a_crashing_service_is_restarted_up_to_its_limit(phoenix_home: Path, tmp_path: Path) -> None:
+    record = service_repo(tmp_path / "crash", "python3 -c 'import sys; sys.exit(3)'")
+    policy = ecosystem(record["id"], "restart-policy", "on-failure", "2")
+    assert (policy["restart_policy"], policy["restart_limit"]) == ("on-failure", 2)
+    ecosystem(record["id"], "start")
+
+    for attempt in (1, 2):
+        wait_for(lambda: ended(record["id"]), timeout_s=30)
+        found = health_of(record["id"])
+        assert found["restarted"] is True, found
+        assert f"restart {attempt} of 2" in found["reason"]
+        assert ecosystem(record["id"], "show")["restart_count"] == attempt
+
+    wait_for(lambda: ended(record["id"]), timeout_s=30)
+    found = health_of(record["id"])
+    assert found["restarted"] is False and found["status"] == "Exited" and found["exit_code"] == 3
+    assert found["reason"] == "restart limit reached (2 of 2)"
+
+    ecosystem(record["id"], "start")  # by hand: the policy gets its whole limit again
+    assert ecosystem(record["id"], "show")["restart_count"] == 0
+
+
+def test_a_killed_service_comes_back_and_a_clean_exit_or_never_stays_down(
+    phoenix_home: Path, tmp_path: Path
+) -> None:
+    sleeper = service_repo(tmp_path / "sleeper", "python3 -c 'import time; time.sleep(120)'")
+    ecosystem(sleeper["id"], "restart-policy", "on-failure")
+    first = ecosystem(sleeper["id"], "start")
+    assert health_of(sleeper["id"])["status"] == "Running"  # running: nothing to do
+    os.kill(first["pid"], signal.SIGKILL)  # supervisor and all, as the OOM killer would
+    wait_for(lambda: ended(sleeper["id"]), timeout_s=30)
+    found = health_of(sleeper["id"])
+    assert found["restarted"] is True and found["status"] == "Running", found
+    assert found["pid"] != first["pid"] and found["port"] == first["port"]
+    assert ecosystem(sleeper["id"], "status")["service_status"] == "Running"
+    ecosystem(sleeper["id"], "stop")
+    assert health_of(sleeper["id"])["reason"] == "stopped by hand"
+
+    clean = service_repo(tmp_path / "clean", "python3 -c 'pass'")
+    ecosystem(clean["id"], "restart-policy", "on-failure", "5")
+    ecosystem(clean["id"], "start")
+    wait_for(lambda: ended(clean["id"]), timeout_s=30)
+    assert "exited cleanly" in health_of(clean["id"])["reason"]
+
+    never = service_repo(tmp_path / "never", "python3 -c 'import sys; sys.exit(1)'")
+    ecosystem(never["id"], "start")
+    wait_for(lambda: ended(never["id"]), timeout_s=30)
+    found = health_of(never["id"])
+    assert found["restarted"] is False and found["reason"] == "restart policy is never"
+
+
+def test_restart_policy_needs_a_known_policy(phoenix_home: Path, tmp_path: Path) -> None:
+    record = service_repo(tmp_path / "web", "python3 -c 'pass'")
+    with pytest.raises(UsageError, match="Unknown restart policy"):
+        ecosystem(record["id"], "restart-policy", "sometimes")
+    assert ecosystem(record["id"], "show")["restart_policy"] == "never"
