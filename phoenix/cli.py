@@ -24,6 +24,7 @@ from phoenix.errors import PhoenixError, UsageError, exit_code_for
 from phoenix.settings import MAX_ORCHS, SettingsError, load_settings
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
+NO_WAIT_HELP = "submit the run to `phoenix serve`, print its id and return (follow: phoenix runs show)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,7 +67,58 @@ def _run_propose(options: argparse.Namespace) -> dict[str, Any]:
     if not options.seed.strip():
         raise UsageError("propose needs a seed: what should be improved?")
     parameters = {"seed": options.seed, "n": options.n, "task_runner": options.task_runner}
+    if options.no_wait:
+        return _submit("propose-improvements", parameters)
     return run_flow("propose-improvements", parameters)
+
+
+def _submit(flow: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """`--no-wait`: submit the run to the flow's deployment (served by `phoenix serve`) and return.
+
+    The parameters are checked first, as the synchronous command checks them (a usage error exits
+    2 before Prefect is even imported); then the run goes to Prefect directly, not to the service.
+    """
+    from phoenix import deployment_runs
+
+    checked = deployment_runs.deployment_parameters(flow, parameters)
+    if flow == "ecosystem-command":
+        run_flow("ecosystem-command", {"command": "show", "repo_id": checked["repo_id"]})
+    _prepare_prefect()
+    submitted = deployment_runs.submit(flow, checked)
+    return submitted.model_dump(exclude_none=True)
+
+
+def _run_runs(options: argparse.Namespace) -> dict[str, Any]:
+    """`phoenix runs show RUN_ID [--wait]`: a submitted run's state, and its result once finished."""
+    from phoenix import deployment_runs
+
+    deployment_runs.parse_run_id(options.run_id)  # a usage error before Prefect starts
+    _prepare_prefect()
+    if not options.wait:
+        return deployment_runs.read_run(options.run_id).model_dump(exclude_none=True)
+    seen: set[str] = set()
+
+    def say_state(document: deployment_runs.RunDocument) -> None:
+        if not getattr(options, "json", False) and document.state not in seen:
+            seen.add(document.state)
+            print(f"phoenix: the run {document.name} is {document.state} ...", file=sys.stderr)
+
+    try:
+        document = deployment_runs.wait_for_run(options.run_id, say_state)
+    except KeyboardInterrupt:
+        raise RunCancelled(
+            f"stopped waiting; the run goes on (`phoenix runs show {options.run_id}`)"
+        ) from None
+    return document.model_dump(exclude_none=True)
+
+
+def _failure_code(options: argparse.Namespace, result: dict[str, Any]) -> str | None:
+    """The error code a result carries (None on success); a run's document carries its run's."""
+    if options.group == "runs":
+        from phoenix.deployment_runs import RunDocument, failure_code
+
+        return failure_code(RunDocument.model_validate(result))
+    return result.get("code", "failed") if result.get("type") == "error" else None
 
 
 def _run_memory(options: argparse.Namespace) -> dict[str, Any]:
@@ -96,9 +148,13 @@ def _run_ecosystem(options: argparse.Namespace) -> dict[str, Any]:
             "branch": options.branch,
             "build": options.build,
         }
+        if options.no_wait:
+            return _submit("import-and-build-repo", parameters)
         return run_flow("import-and-build-repo", parameters)
     if options.action == "list":
         return run_flow("ecosystem-command", {"command": "list"})
+    if options.action == "build" and options.no_wait:
+        return _submit("ecosystem-command", {"command": "build", "repo_id": options.id})
     command = options.command if options.action == "run" else options.action
     arguments = list(getattr(options, "args", None) or [])
     if options.action == "start" and options.command:
@@ -159,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     propose.add_argument("seed", help="what to improve")
     propose.add_argument("-n", type=int, default=5, help=f"how many ORCHs (1-{MAX_ORCHS})")
     propose.add_argument("--task-runner", choices=["threads", "dask"], default="threads")
+    propose.add_argument("--no-wait", action="store_true", help=NO_WAIT_HELP)
     propose.set_defaults(handler=_run_propose)
 
     memory = commands.add_parser("memory", help="key-value memory")
@@ -184,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("source", help="git URL, local path or OWNER/REPO")
     importing.add_argument("--branch", default=None, help="branch (default: the repo's default)")
     importing.add_argument("--build", action="store_true", help="build it right after importing")
+    importing.add_argument("--no-wait", action="store_true", help=NO_WAIT_HELP)
     verbs.add_parser("list", help="every imported repository")
     for verb, text in [
         ("show", "the repository's record"),
@@ -194,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("remove", "stop it, delete its clone and its record"),
     ]:
         verbs.add_parser(verb, help=text).add_argument("id")
+    verbs.choices["build"].add_argument("--no-wait", action="store_true", help=NO_WAIT_HELP)
     start = verbs.add_parser("start", help="start it as a supervised service")
     start.add_argument("id")
     start.add_argument("command", nargs="?", default=None, help="a discovered command")
@@ -212,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8888)
     api.set_defaults(handler=_run_api)
+
+    runs = commands.add_parser("runs", help="runs started with --no-wait (or by the API, the UI)")
+    run_verbs = runs.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    show_run = run_verbs.add_parser("show", help="a run's state, and its result once finished")
+    show_run.add_argument("run_id", help="the run id --no-wait printed")
+    show_run.add_argument("--wait", action="store_true", help="wait until the run finished")
+    runs.set_defaults(handler=_run_runs)
 
     server = commands.add_parser(
         "server", help="the local Phoenix service and Prefect server that commands reuse"
@@ -232,6 +298,9 @@ def _show(options: argparse.Namespace, result: dict[str, Any]) -> None:
 
     if options.group == "memory" and options.action == "search":
         result = result | {"query": options.query}  # the header says what was searched for
+    if getattr(options, "no_wait", False):
+        human.show("run.submitted", result)
+        return
     human.show(_kind(options), result)
 
 
@@ -257,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # The closed connection tells the local service to cancel the flow run it was running.
         return _report_error("interrupted: the flow run is cancelled", RunCancelled.code, as_json)
-    code = result.get("code", "failed") if result.get("type") == "error" else None
+    code = _failure_code(options, result)
     if as_json:
         print(json.dumps(result, default=str))
     else:

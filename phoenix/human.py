@@ -367,6 +367,39 @@ def _server_stop(result: Result, screen: Screen) -> None:
     screen.line(f"Stopped {' and '.join(stopped)}." if stopped else "Nothing was running.")
 
 
+# --- runs that were not waited for --------------------------------------------------------------------
+
+RESULT_KINDS = {"propose-improvements": "propose", "import-and-build-repo": "ecosystem.import"}
+"""How a finished run's result is shown, by its flow; any other flow's result by its shape."""
+
+
+def _follow(result: Result) -> str:
+    ui = f"; in the Prefect UI: {result['ui_url']}" if result.get("ui_url") else ""
+    return f"Follow it with `phoenix runs show {result.get('run_id')} --wait`{ui}."
+
+
+def _run_submitted(result: Result, screen: Screen) -> None:
+    screen.line(f"Started the {result.get('flow')} run {result.get('name')} ({result.get('run_id')}).")
+    screen.line(_follow(result))
+
+
+def _run_show(result: Result, screen: Screen) -> None:
+    """A run's own result once it completed (with that result's rendering); else where it is."""
+    what = f"The {result.get('flow')} run {result.get('name')} ({result.get('run_id')})"
+    if not result.get("finished"):
+        screen.line(f"{what} is {result.get('state')}.")
+        screen.line(_follow(result))
+        return
+    if "result" in result and isinstance(result["result"], dict):
+        show(RESULT_KINDS.get(str(result.get("flow")), "command"), result["result"], screen)
+        return
+    if result.get("error") is not None:
+        screen.note(f"error: {what} ended {result.get('state')}: {result['error']}")
+        return
+    value = f": {_shorten(str(result['result']), 200)}" if "result" in result else ""
+    screen.line(f"{what} ended {result.get('state')}{value}.")
+
+
 def _api(result: Result, screen: Screen) -> None:
     screen.line("The API server stopped.")
 
@@ -425,4 +458,6 @@ RENDERERS: dict[str, Callable[[Result, Screen], None]] = {
     "server.start": _server_status,
     "server.stop": _server_stop,
     "api": _api,
+    "run.submitted": _run_submitted,
+    "runs.show": _run_show,
 }
