@@ -11,15 +11,19 @@ runs.
 An operation that ran and failed — a build, a command exiting non-zero — returns its whole result
 with the error fields of `failed_result` (`type` "error", `code` build_failed / command_failed), so
 the CLI exits 1 and the API answers 502 while the record and output are kept.
+
+What a person wants to see is in the Prefect UI as artifacts (`tasks/artifacts.py`): a build report
+per build (`build-<id>`), the service's status on start/stop/status (`service-<id>`, and a link while
+it listens), and the table of imported repositories (`phoenix-repos`) after every change and list.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
@@ -31,6 +35,7 @@ from phoenix.settings import load_settings
 from phoenix.store import open_store
 from phoenix.store import repos as repo_store
 from phoenix.store.repos import RepoRecord
+from tasks.artifacts import publish_build_report, publish_repos_table, publish_service_status
 from tasks.build import (
     analyze_repository,
     build_repository,
@@ -62,6 +67,19 @@ def read_repos(repo_id: str | None) -> list[RepoRecord]:
 def current_repos(repo_id: str | None) -> list[RepoRecord]:
     """Records as stored, their service status reconciled with the operating system."""
     return reconcile_services(read_repos(repo_id))
+
+
+def show_repos(records: list[RepoRecord] | None = None) -> None:
+    """Refresh the UI's table of imported repositories (`phoenix-repos`) from `records`, or from
+    the store when the caller has not just read them all."""
+    publish_repos_table(records if records is not None else current_repos(None))
+
+
+def service_shown(record: RepoRecord) -> dict[str, Any]:
+    """The record, once its service status (and link) and the repositories table are in the UI."""
+    publish_service_status(record)
+    show_repos()
+    return record.model_dump(mode="json")
 
 
 @task(name="record-build-status", cache_policy=NO_CACHE)
@@ -141,6 +159,7 @@ def import_and_build_repo(source: str, branch: str | None = None, build: bool = 
         raise
     if build:
         return build_repo(record, settings.home, settings.build_timeout)
+    show_repos()
     return record.model_dump(mode="json")
 
 
@@ -174,7 +193,9 @@ def ecosystem_command_flow(
     """
     verb = command.strip().lower()
     if verb == "list":
-        return {"items": [r.model_dump(mode="json") for r in current_repos(None)]}
+        records = current_repos(None)
+        show_repos(records)
+        return {"items": [r.model_dump(mode="json") for r in records]}
     if not repo_id:
         raise UsageError(f"ecosystem {verb} needs a repository id (see: phoenix ecosystem list)")
     record = current_repos(repo_id)[0]  # an unknown id is "not found" before anything else
@@ -183,15 +204,17 @@ def ecosystem_command_flow(
         secrets = [a if isinstance(a, SecretStr) else SecretStr(a) for a in args or []]
         return {"id": record.id, "variables": repo_variables(settings.home, record.id, secrets)}
     texts = [a.get_secret_value() if isinstance(a, SecretStr) else a for a in args or []]
-    if verb in ("show", "status"):
+    if verb == "show":
         return record.model_dump(mode="json")
+    if verb == "status":
+        return service_shown(record)
     if verb == "build":
         return build_repo(record, settings.home, settings.build_timeout)
     if verb == "start":
         name = texts[0] if texts else None
-        return start_repo_service(record, settings.home, name).model_dump(mode="json")
+        return service_shown(start_repo_service(record, settings.home, name))
     if verb == "stop":
-        return stop_repo_service(record).model_dump(mode="json")
+        return service_shown(stop_repo_service(record))
     if verb == "logs":
         return {"id": record.id, "service_status": record.service_status,
                 "log": service_log(record)}  # fmt: skip
@@ -200,6 +223,7 @@ def ecosystem_command_flow(
         forget_repo(record.id)
         remove_repo_folder(record.local_path, settings.home / "repos")
         forget_repo_variables(settings.home, record.id)
+        show_repos()
         return {"removed": True, **record.model_dump(mode="json")}
     result = run_repo_command(
         record.id, record.local_path, settings.home, command, texts, settings.command_timeout
@@ -211,20 +235,18 @@ def ecosystem_command_flow(
 
 
 def build_repo(record: RepoRecord, home: Path, timeout_s: float) -> dict[str, Any]:
-    """Building → Built or BuildFailed(reason), with the log's tail in DuckDB and in the UI; a
-    failed build is the record as `failed_result(record, BuildFailed(reason))`."""
+    """Building → Built or BuildFailed(reason), with the log's tail in DuckDB and in the UI (the
+    build report `build-<id>`, and the repositories table); a failed build is the record as
+    `failed_result(record, BuildFailed(reason))`."""
     record_build_status(record.id, "Building")
+    started = time.perf_counter()
     outcome = build_repository(record.id, record.local_path, home, timeout_s)
+    duration_s = time.perf_counter() - started
     updated = record_build_status(
         record.id, outcome.status, outcome.reason, outcome.log_tail, finished=True
     )
-    create_markdown_artifact(
-        key=f"build-log-{record.id}",
-        markdown=f"**{record.name}**: {outcome.status}"
-        + (f" — {outcome.reason}" if outcome.reason else "")
-        + f"\n\n```\n{outcome.log_tail[-3000:]}\n```",
-        description=f"Build log of {record.name} ({record.id})",
-    )
+    publish_build_report(updated, outcome, duration_s)
+    show_repos()
     if outcome.status != "Built":
         error = BuildFailed(f"Build of {record.name} failed: {outcome.reason}")
         return failed_result(updated.model_dump(mode="json"), error)
