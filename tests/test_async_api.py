@@ -314,6 +314,28 @@ def test_without_a_runner_the_answer_is_503_and_nothing_is_scheduled(
         )
         assert reply.status_code == 503, reply.text
         assert reply.json()["code"] == "not_served" and "phoenix serve" in reply.json()["message"]
+
+        # The deployment exists (as after a `prefect deploy`), but no runner or worker polls it.
+        flow = httpx.post(f"{record.url}/flows/", json={"name": "propose-improvements"}).json()
+        created = httpx.post(
+            f"{record.url}/deployments/", json={"name": "phoenix", "flow_id": flow["id"]}
+        )
+        assert created.status_code in (200, 201) and created.json()["status"] == "NOT_READY"
+        reply = httpx.post(
+            f"{base}/api/ecosystem/import",
+            json={"owner": "acme", "repo": "clock", "build": True},
+            headers=headers | {"Prefer": "respond-async"},
+            timeout=60,
+        )
+        assert reply.status_code == 503, reply.text  # its deployment does not exist either
+        reply = httpx.post(
+            f"{base}/api/flows/propose-improvements/run",
+            json={"seed": "x", "n": 2},
+            headers=headers | {"Prefer": "respond-async"},
+            timeout=60,
+        )
+        assert reply.status_code == 503, reply.text
+        assert "Nothing serves" in reply.json()["message"] and "phoenix serve" in reply.text
         assert flow_run_count(record.url, deployed_only=False) == 0, "no run scheduled for nobody"
     finally:
         stop_api(process)
