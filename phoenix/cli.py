@@ -172,6 +172,23 @@ def _run_api(options: argparse.Namespace) -> dict[str, Any]:
     return {"stopped": True}
 
 
+def _run_serve(options: argparse.Namespace) -> dict[str, Any]:
+    """Serve every deployment until Ctrl-C; the runner prints what it serves and each run it takes."""
+    from phoenix.schedules import load_schedule_settings
+
+    if options.limit is not None and options.limit < 1:
+        raise UsageError(f"--limit must be at least 1, not {options.limit}")
+    if options.poll <= 0:
+        raise UsageError(f"--poll must be a positive number of seconds, not {options.poll}")
+    schedules = load_schedule_settings(os.environ)  # a usage error before Prefect starts
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")  # the runner's "submitting flow run"
+    _prepare_prefect()
+    from flows.deployments import serve_deployments
+
+    served = serve_deployments(schedules, options.limit, options.poll, announce=not options.json)
+    return {"stopped": True, "deployments": served}
+
+
 def _run_server(options: argparse.Namespace) -> dict[str, Any]:
     from phoenix import daemon, prefect_server
 
@@ -272,6 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8888)
     api.set_defaults(handler=_run_api)
 
+    serve = commands.add_parser(
+        "serve", help="serve every flow as a deployment (UI, schedules, API-triggered runs)"
+    )
+    serve.add_argument("--limit", type=int, default=None, help="most flow runs at once")
+    serve.add_argument(
+        "--poll", type=float, default=2.0, help="seconds between checks for new runs (default 2)"
+    )
+    serve.set_defaults(handler=_run_serve)
+
     runs = commands.add_parser("runs", help="runs started with --no-wait (or by the API, the UI)")
     run_verbs = runs.add_subparsers(dest="action", required=True, parser_class=_Parser)
     show_run = run_verbs.add_parser("show", help="a run's state, and its result once finished")
@@ -318,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments, as_json = _extract_json_flag(sys.argv[1:] if argv is None else argv)
     try:
         options = build_parser().parse_args(arguments)
+        options.json = as_json
         result = options.handler(options)
     except PhoenixError as error:
         return _report_error(error.message, error.code, as_json)
