@@ -35,13 +35,7 @@ from phoenix.llm.client import LLMError, prepare_llm_client
 from phoenix.settings import MAX_ORCHS, PhoenixSettings
 from phoenix.store.proposals import ProposalResult, ProposeRun
 from tasks.llm import OrchFailed, angle_for, propose_one
-from tasks.proposals import (
-    progress_due,
-    publish_proposals_table,
-    record_propose_run,
-    report_progress,
-    start_progress,
-)
+from tasks.proposals import publish_proposals_table, record_propose_run, start_progress
 
 TaskRunnerName = Literal["threads", "dask"]
 
@@ -90,7 +84,8 @@ def _unvisited(settings: PhoenixSettings) -> Any:
 def gather_proposals(seed: str, n: int, settings: PhoenixSettings) -> list[ProposalResult]:
     """Fan out N ORCH tasks on the flow's task runner and collect every outcome in index order.
 
-    The run's progress artifact moves as ORCHs finish (at most `PROGRESS_STEPS` updates).
+    The run's progress artifact moves as ORCHs finish (at most `PROGRESS_STEPS` updates, at
+    least `PROGRESS_INTERVAL_S` apart but the last).
     """
     prepare_llm_client()  # its one-time import and heap freeze, before N task runs exist
     orch = propose_one.with_options(
@@ -109,8 +104,7 @@ def gather_proposals(seed: str, n: int, settings: PhoenixSettings) -> list[Propo
     # Made once the ORCHs are under way; the flow's own thread then moves the bar as they finish.
     progress = start_progress(n)
     for done, _ in enumerate(as_completed(list(futures)), start=1):
-        if progress_due(done, n):
-            report_progress(progress, done, n)
+        progress.advance(done)
     return [_outcome(index, future, settings.orch_retries) for index, future in enumerate(futures)]
 
 

@@ -4,6 +4,8 @@ Prefect UI."""
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import httpx
@@ -22,7 +24,10 @@ PROGRESS_KEY = "propose-improvements-progress"
 """The progress artifact's key: its page on the Artifacts page follows the latest propose run."""
 
 PROGRESS_STEPS = 20
-"""At most this many progress updates per run, however large N is: each is an HTTP call."""
+"""At most this many progress updates per run, however large N is: each is an HTTP call (~12 ms)."""
+
+PROGRESS_INTERVAL_S = 0.25
+"""Least time between two updates before the last: ORCHs that finish together cost one call."""
 
 logger = logging.getLogger(__name__)
 
@@ -45,22 +50,45 @@ def _progress_text(done: int, n: int) -> str:
     return f"{done} of {n} ORCH sub-agents finished"
 
 
-def start_progress(n: int) -> UUID | None:
-    """A progress artifact at 0 % on the current flow run; None if the Prefect API refused it.
+@dataclass
+class ProgressBar:
+    """A run's progress artifact, moved as its ORCHs finish (see `start_progress`)."""
 
-    A plain function, not a task: the flow calls it and `report_progress` from its own thread as the
-    ORCH futures complete, so one writer moves the bar in order, and ~20 updates do not each cost
-    a task run in the UI.  Progress is a view of the run, never a reason for it to fail.
+    n: int
+    artifact_id: UUID | None
+    _last_update: float = field(default_factory=time.monotonic)
+
+    def advance(self, done: int) -> None:
+        """`done` of `n` ORCHs have finished: update the artifact if a step is due and the last
+        update is old enough (the final 100 % always goes out)."""
+        if not progress_due(done, self.n):
+            return
+        now = time.monotonic()
+        if done < self.n and now - self._last_update < PROGRESS_INTERVAL_S:
+            return
+        report_progress(self.artifact_id, done, self.n)
+        self._last_update = now
+
+
+def start_progress(n: int) -> ProgressBar:
+    """A progress artifact at 0 % on the current flow run (none if the Prefect API refused it).
+
+    Plain functions, not tasks: the flow creates the bar and advances it from its own thread as the
+    ORCH futures complete, so one writer moves it in order, and its updates do not each cost a task
+    run in the UI.  Progress is a view of the run, never a reason for it to fail.
     """
     try:
-        return create_progress_artifact(progress=0.0, key=PROGRESS_KEY, description=_progress_text(0, n))
+        artifact_id = create_progress_artifact(
+            progress=0.0, key=PROGRESS_KEY, description=_progress_text(0, n)
+        )
     except httpx.HTTPError as error:
         logger.warning("The propose run's progress artifact was not created: %s", error)
-        return None
+        artifact_id = None
+    return ProgressBar(n=n, artifact_id=artifact_id)
 
 
 def report_progress(artifact_id: UUID | None, done: int, n: int) -> None:
-    """Move the bar to `done` of `n` ORCHs (see `start_progress`); a refused update is only logged."""
+    """Set the artifact to `done` of `n` ORCHs; a refused update is only logged."""
     if artifact_id is None:
         return
     try:
