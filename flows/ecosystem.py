@@ -48,6 +48,7 @@ from tasks.services import (
     reconcile,
     reconcile_services,
     service_log,
+    set_restart_policy,
     start_repo_service,
     stop_repo_service,
 )
@@ -185,8 +186,8 @@ def ecosystem_command_flow(
     """Run a lifecycle verb on an imported repository (`list` needs no id).
 
     Args:
-        command: list, show, status, build, env, start, stop, logs, remove, or a command discovered
-            in the repository's files (`phoenix ecosystem show` lists them).
+        command: list, show, status, build, env, start, stop, logs, remove, restart-policy, or a
+            command discovered in the repository's files (`phoenix ecosystem show` lists them).
         repo_id: the repository's id, as `list` shows it.
         args: arguments of the command: data for it, never options of its build tool.  For `env`,
             `KEY=VALUE` sets a variable of the repository, `KEY=` unsets it, none lists the names.
@@ -215,6 +216,8 @@ def ecosystem_command_flow(
         return service_shown(start_repo_service(record, settings.home, name))
     if verb == "stop":
         return service_shown(stop_repo_service(record))
+    if verb == "restart-policy":
+        return set_restart_policy(record, texts).model_dump(mode="json")
     if verb == "logs":
         return {"id": record.id, "service_status": record.service_status,
                 "log": service_log(record)}  # fmt: skip

@@ -32,9 +32,12 @@ def reconcile(record: RepoRecord) -> RepoRecord:
     state = services.service_state(record.pid, record.service_start_ticks, log)
     if state.status == "Running":
         return record
+    # The port stays on the record: a restart by the service's policy (`service-health`) gives
+    # the service the port its command line was written for.
     return repo_store.set_service(
-        open_store(), record.id, state.status, exit_code=state.exit_code, log=record.service_log
-    )
+        open_store(), record.id, state.status, port=record.port, exit_code=state.exit_code,
+        log=record.service_log,
+    )  # fmt: skip
 
 
 @task(name="reconcile-services", cache_policy=NO_CACHE)
