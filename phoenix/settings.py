@@ -15,6 +15,7 @@ This module imports neither Prefect nor litellm so that `phoenix --help` stays f
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,12 @@ MAX_ORCHS = 512
 """The most ORCH sub-agents one propose-improvements run may fan out to."""
 
 PREFIX = "PHOENIX_"
+
+STORE_URL_PREFIXES = ("ducklake:postgres:",)
+"""The shared-store catalogs Phoenix knows (docs/design.md, "State")."""
+
+_PASSWORD_IN_CONNINFO = re.compile(r"(?i)\bpassword\s*=")
+_PASSWORD_IN_URI = re.compile(r"://[^/@\s]*:[^/@\s]*@")
 
 
 class SettingsError(UsageError, ValueError):
@@ -66,11 +73,47 @@ class PhoenixSettings(BaseModel):
     command_timeout: float = Field(
         default=600.0, gt=0, description="Seconds a repository command may run."
     )
+    store_url: str | None = Field(
+        default=None,
+        description="The state store: unset for the DuckDB file under PHOENIX_HOME, or "
+        "`ducklake:postgres:<libpq conninfo>` for a DuckLake shared by several machines "
+        "(its password in PGPASSWORD or ~/.pgpass, never here).",
+    )
+    store_data_path: str | None = Field(
+        default=None,
+        description="Where the shared store keeps its data files: a folder every machine mounts "
+        "at the same path, or an object store URL; default PHOENIX_HOME/lake-data/ (one machine).",
+    )
 
     @field_validator("home")
     @classmethod
     def _expand_user(cls, home: Path) -> Path:
         return home.expanduser()
+
+    @field_validator("store_url")
+    @classmethod
+    def _known_store(cls, url: str | None) -> str | None:
+        """A known catalog, and no password in it: the URL is shown in status and error texts."""
+        if url is None or not url.strip():
+            return None
+        url = url.strip()
+        if not url.startswith(STORE_URL_PREFIXES) or not url.split(":", 2)[2].strip():
+            raise ValueError(
+                "expected empty (the DuckDB file under PHOENIX_HOME) or "
+                "'ducklake:postgres:<libpq connection string>', e.g. "
+                "'ducklake:postgres:dbname=phoenix host=db.example port=5432 user=phoenix'"
+            )
+        if _PASSWORD_IN_CONNINFO.search(url) or _PASSWORD_IN_URI.search(url):
+            raise ValueError(
+                "must not hold a password: put it in PGPASSWORD or ~/.pgpass, which libpq reads"
+            )
+        return url
+
+    @property
+    def store_data_location(self) -> str:
+        """The shared store's data path, ending in '/' for a folder (DuckLake's DATA_PATH)."""
+        location = self.store_data_path or str(self.home / "lake-data")
+        return location if location.endswith("/") else location + "/"
 
     @property
     def database_path(self) -> Path:

@@ -49,8 +49,13 @@ def test_every_field_has_its_public_variable() -> None:
         "PHOENIX_API_TOKEN": "api_token",
         "PHOENIX_BUILD_TIMEOUT": "build_timeout",
         "PHOENIX_COMMAND_TIMEOUT": "command_timeout",
+        "PHOENIX_STORE_URL": "store_url",
+        "PHOENIX_STORE_DATA_PATH": "store_data_path",
     }
-    settings = load_settings({name: "7" for name in ENVIRONMENT} | {"PHOENIX_HOME": "/srv/p"})
+    settings = load_settings(
+        {name: "7" for name in ENVIRONMENT}
+        | {"PHOENIX_HOME": "/srv/p", "PHOENIX_STORE_URL": "ducklake:postgres:dbname=p"}
+    )
     assert settings.model_fields_set == set(ENVIRONMENT.values())
 
 

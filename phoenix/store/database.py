@@ -1,4 +1,12 @@
-"""Short-lived DuckDB connections that many processes can share.
+"""The store interface, and the default store: one DuckDB file that many processes share.
+
+`StateStore` is what the access functions (memory.py, proposals.py, repos.py) use: units of work
+run in one transaction each (`transaction`, retried on a conflict) or read (`read`), and `current`
+names a table's current rows.  Two stores implement it: `Store` below (the file, the default) and
+`LakeStore` in lake.py (DuckLake with its catalog in PostgreSQL, for several machines);
+`phoenix.store.open_store()` picks one from the settings.
+
+The file store: short-lived DuckDB connections.
 
 DuckDB lets one process at a time hold a database file open for writing; a second opener fails at
 once with "Could not set lock on file".  Phoenix runs in several processes at once (the CLI, the HTTP
@@ -28,15 +36,16 @@ import os
 import random
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import duckdb
 
 from phoenix.errors import OperationFailed
-from phoenix.store.schema import apply_migrations
+from phoenix.store.schema import KEYS, apply_migrations, is_conflict, rollback_quietly
 
 T = TypeVar("T")
 
@@ -62,16 +71,66 @@ def _is_lock_conflict(error: duckdb.Error) -> bool:
     return "Could not set lock" in text or "Conflicting lock" in text
 
 
-def _is_transaction_conflict(error: duckdb.Error) -> bool:
-    return isinstance(error, duckdb.TransactionException) or "Conflict on" in str(error)
+class StateStore(ABC):
+    """What the access functions need from a store, whichever is configured."""
+
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+    lake: bool = False
+    """True for DuckLake: no PRIMARY KEY/UNIQUE, so a key may have several rows (`current`)."""
+
+    @abstractmethod
+    def connect(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """A connection for one short unit of work, migrated, with the store's tables in scope."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the state is, for status output: never a password."""
+
+    def current(self, table: str) -> str:
+        """SQL for `table`'s current rows, one per key (the table itself where keys are unique)."""
+        return table
+
+    def transaction(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run `work` in one transaction: all of it commits, or none of it.
+
+        A transaction conflict (another writer changed the same row, or in DuckLake the same table)
+        is retried from the start with jittered exponential backoff, which is safe because `work`
+        only talks to the database.
+        """
+        deadline = time.monotonic() + self.lock_timeout_s
+        backoff = _FIRST_BACKOFF_S
+        while True:
+            with self.connect() as connection:
+                try:
+                    connection.begin()
+                    result = work(connection)
+                    connection.commit()
+                    return result
+                except duckdb.Error as error:
+                    rollback_quietly(connection)
+                    if not is_conflict(error) or time.monotonic() >= deadline:
+                        raise
+                except BaseException:
+                    rollback_quietly(connection)
+                    raise
+            time.sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+
+    def read(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run a read-only `work`; readers wait for writers rather than fail."""
+        with self.connect() as connection:
+            return work(connection)
 
 
-class Store:
+class Store(StateStore):
     """The Phoenix database: one DuckDB file, opened for each unit of work."""
 
     def __init__(self, path: Path, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
+
+    def describe(self) -> str:
+        return str(self.path)
 
     def _open(self, deadline: float) -> duckdb.DuckDBPyConnection:
         backoff = _FIRST_BACKOFF_S
@@ -145,27 +204,11 @@ class Store:
         finally:
             connection.close()
 
-    def transaction(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run `work` in one transaction: all of it commits, or none of it.
 
-        A transaction conflict (another writer changed the same row) is retried from the start,
-        which is safe because `work` only talks to the database.
-        """
-        deadline = time.monotonic() + self.lock_timeout_s
-        while True:
-            with self.connect() as connection:
-                try:
-                    connection.begin()
-                    result = work(connection)
-                    connection.commit()
-                    return result
-                except duckdb.Error as error:
-                    connection.rollback()
-                    if not _is_transaction_conflict(error) or time.monotonic() >= deadline:
-                        raise
-            time.sleep(_FIRST_BACKOFF_S * (0.5 + random.random()))
-
-    def read(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run a read-only `work`; readers wait for writers rather than fail."""
-        with self.connect() as connection:
-            return work(connection)
+def current_rows(table: str) -> str:
+    """SQL for the newest row of each key of `table` (DuckLake numbers rows in commit order)."""
+    keys = ", ".join(KEYS[table])
+    return (
+        f"(SELECT * FROM {table} QUALIFY row_number() OVER "  # noqa: S608 - fixed table names
+        f"(PARTITION BY {keys} ORDER BY rowid DESC) = 1) AS {table}"
+    )

@@ -1,11 +1,15 @@
-"""propose-improvements runs and their proposals, as stored and as returned to callers."""
+"""propose-improvements runs and their proposals, as stored and as returned to callers.
+
+Written and read the same way in both stores: a run's head is MERGEd, its proposals replaced
+(delete, then one bulk insert) in the same transaction; reads take the newest row of a key.
+"""
 
 from __future__ import annotations
 
 import duckdb
 from pydantic import BaseModel, Field, model_validator
 
-from phoenix.store.database import Store
+from phoenix.store.database import StateStore
 
 
 class ProposalResult(BaseModel):
@@ -38,14 +42,20 @@ class ProposeRun(BaseModel):
     results: list[ProposalResult]
 
 
-def save_run(store: Store, run: ProposeRun) -> None:
+def save_run(store: StateStore, run: ProposeRun) -> None:
     """Store the run and every proposal in one transaction, as a bulk insert."""
     results = run.results
 
     def insert(connection: duckdb.DuckDBPyConnection) -> None:
         connection.execute(
-            "INSERT OR REPLACE INTO propose_runs (run_id, seed, n, succeeded, failed, model, wall_s)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "MERGE INTO propose_runs USING (SELECT ?::VARCHAR AS run_id, ?::VARCHAR AS seed,"
+            " ?::INTEGER AS n, ?::INTEGER AS succeeded, ?::INTEGER AS failed, ?::VARCHAR AS model,"
+            " ?::DOUBLE AS wall_s) AS new ON propose_runs.run_id = new.run_id"
+            " WHEN MATCHED THEN UPDATE SET seed = new.seed, n = new.n, succeeded = new.succeeded,"
+            " failed = new.failed, model = new.model, wall_s = new.wall_s"
+            " WHEN NOT MATCHED THEN INSERT (run_id, seed, n, succeeded, failed, model, wall_s)"
+            " VALUES (new.run_id, new.seed, new.n, new.succeeded, new.failed, new.model,"
+            " new.wall_s)",
             [run.run_id, run.seed, run.n, run.succeeded, run.failed, run.model, run.wall_s],
         )
         connection.execute("DELETE FROM proposals WHERE run_id = ?", [run.run_id])
@@ -67,18 +77,18 @@ def save_run(store: Store, run: ProposeRun) -> None:
     store.transaction(insert)
 
 
-def load_run(store: Store, run_id: str) -> ProposeRun | None:
+def load_run(store: StateStore, run_id: str) -> ProposeRun | None:
     def read(connection: duckdb.DuckDBPyConnection) -> ProposeRun | None:
         head = connection.execute(
             "SELECT run_id, seed, n, model, succeeded, failed, wall_s FROM propose_runs"
-            " WHERE run_id = ?",
+            " WHERE run_id = ? ORDER BY rowid DESC LIMIT 1",
             [run_id],
         ).fetchone()
         if head is None:
             return None
         rows = connection.execute(
-            "SELECT idx, angle, proposal, error, attempts, latency_s FROM proposals"
-            " WHERE run_id = ? ORDER BY idx",
+            "SELECT DISTINCT ON (idx) idx, angle, proposal, error, attempts, latency_s"
+            " FROM proposals WHERE run_id = ? ORDER BY idx, rowid DESC",
             [run_id],
         ).fetchall()
         fields = ("run_id", "seed", "n", "model", "succeeded", "failed", "wall_s")
@@ -93,6 +103,6 @@ def load_run(store: Store, run_id: str) -> ProposeRun | None:
     return store.read(read)
 
 
-def count_runs(store: Store) -> int:
-    row = store.read(lambda c: c.execute("SELECT count(*) FROM propose_runs").fetchone())
+def count_runs(store: StateStore) -> int:
+    row = store.read(lambda c: c.execute("SELECT count(DISTINCT run_id) FROM propose_runs").fetchone())
     return int(row[0]) if row else 0

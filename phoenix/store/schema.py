@@ -1,10 +1,22 @@
 """The versioned schema of the Phoenix database.
 
 Migrations are append-only: a released migration never changes, a new one is added at the end.  They
-are applied in order, each in its own transaction, the first time a process opens the file.
+are applied in order, each in its own transaction, the first time a process opens the store.
+
+One schema for both stores.  DuckLake (the shared store) refuses PRIMARY KEY and UNIQUE, so
+`render` drops them there; the access functions never rely on them (upserts are MERGE, reads take
+the newest row of a key: `KEYS`).  Two processes may migrate a fresh DuckLake catalog at once: each
+migration's transaction re-reads the version, and the loser's commit conflicts with the winner's
+(same table created or altered, same version row touched), so it is retried, finds the migration
+applied, and skips it.
 """
 
 from __future__ import annotations
+
+import contextlib
+import random
+import re
+import time
 
 import duckdb
 
@@ -89,35 +101,118 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        4,
+        "service restart policy: never, or on-failure with a limit (systemd's Restart=)",
+        """
+        ALTER TABLE repos ADD COLUMN restart_policy VARCHAR;
+        ALTER TABLE repos ADD COLUMN restart_limit INTEGER;
+        ALTER TABLE repos ADD COLUMN restart_count INTEGER;
+        """,
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "kv_memory": ("key",),
+    "propose_runs": ("run_id",),
+    "proposals": ("run_id", "idx"),
+    "repos": ("id",),
+    "schema_migrations": ("version",),
+}
+"""Each table's key: unique in the file store; in the shared store, the newest row of a key wins."""
+
+MIGRATION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL,"
+    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+)
+
+_TABLE_CONSTRAINT = re.compile(r",\s*(?:PRIMARY KEY|UNIQUE)\s*\([^)]*\)")
+_COLUMN_PRIMARY_KEY = re.compile(r"\s+PRIMARY KEY\b")
+_LIST_DEFAULT = re.compile(r"\s+DEFAULT\s+\[\]")  # DuckLake: "Default value for LIST type not supported"
+MIGRATION_DEADLINE_S = 60.0
+
+
+def render(sql: str, lake: bool) -> str:
+    """The migration's SQL for the store.
+
+    For DuckLake: without PRIMARY KEY and UNIQUE, and without list defaults (every insert of such a
+    column names it: the access functions always do).
+    """
+    if not lake:
+        return sql
+    for pattern in (_TABLE_CONSTRAINT, _COLUMN_PRIMARY_KEY, _LIST_DEFAULT):
+        sql = pattern.sub("", sql)
+    return sql
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Another transaction committed a conflicting change first: retrying is safe."""
+    text = str(error)
+    return (
+        isinstance(error, duckdb.TransactionException)
+        or "Conflict on" in text
+        or "Transaction conflict" in text
+    )
 
 
 def current_version(connection: duckdb.DuckDBPyConnection) -> int:
-    connection.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL,"
-        " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-    )
     row = connection.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
     return int(row[0]) if row else 0
 
 
-def apply_migrations(connection: duckdb.DuckDBPyConnection) -> int:
-    """Bring the schema up to date; returns the version it is at."""
-    version = current_version(connection)
-    for number, description, sql in MIGRATIONS:
-        if number <= version:
-            continue
-        connection.begin()
-        try:
-            connection.execute(sql)
-            connection.execute(
-                "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
-                [number, description],
-            )
+def rollback_quietly(connection: duckdb.DuckDBPyConnection) -> None:
+    """Roll back if a transaction is still open (DuckLake ends it itself when a commit fails)."""
+    with contextlib.suppress(duckdb.TransactionException):
+        connection.rollback()
+
+
+def _apply_next(connection: duckdb.DuckDBPyConnection, lake: bool) -> int | None:
+    """Apply the first migration not applied yet in one transaction; None when there is none."""
+    connection.begin()
+    try:
+        version = current_version(connection)
+        pending = [migration for migration in MIGRATIONS if migration[0] > version]
+        if not pending:
             connection.commit()
-        except Exception:
-            connection.rollback()
-            raise
-        version = number
-    return version
+            return None
+        number, description, sql = pending[0]
+        connection.execute(render(sql, lake))
+        # Touch the row of the version this started from: a concurrent migrator of the same version
+        # then conflicts here even when a migration changes no table both would touch.
+        connection.execute(
+            "UPDATE schema_migrations SET applied_at = applied_at WHERE version = ?", [version]
+        )
+        connection.execute(
+            "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
+            [number, description],
+        )
+        connection.commit()
+        return number
+    except BaseException:
+        rollback_quietly(connection)
+        raise
+
+
+def apply_migrations(connection: duckdb.DuckDBPyConnection, lake: bool = False) -> int:
+    """Bring the schema up to date; returns the version it is at.
+
+    A conflict with another process migrating at the same moment is retried with jittered backoff
+    until `MIGRATION_DEADLINE_S`; the retry re-reads the version, so nothing is applied twice.
+    """
+    deadline = time.monotonic() + MIGRATION_DEADLINE_S
+    backoff = 0.01
+    while True:
+        try:
+            connection.execute(render(MIGRATION_TABLE, lake))
+            while _apply_next(connection, lake) is not None:
+                pass
+            return current_version(connection)
+        except duckdb.Error as error:
+            if not is_conflict(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(backoff * (0.5 + random.random()))
+        backoff = min(backoff * 2, 0.5)
