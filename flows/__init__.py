@@ -19,6 +19,7 @@ INTERACTIVE_FLOWS = {
     "propose-improvements": "flows.propose:run_propose",
     "import-and-build-repo": "flows.ecosystem:import_and_build_repo",
     "ecosystem-command": "flows.ecosystem:ecosystem_command",
+    "service-health": "flows.service_health:service_health",
 }
 
 

@@ -153,6 +153,13 @@ def _run_ecosystem(options: argparse.Namespace) -> dict[str, Any]:
         return run_flow("import-and-build-repo", parameters)
     if options.action == "list":
         return run_flow("ecosystem-command", {"command": "list"})
+    if options.action == "health":
+        return run_flow("service-health", {})
+    if options.action == "restart-policy":
+        words = [options.policy] + ([options.limit] if options.limit is not None else [])
+        return run_flow(
+            "ecosystem-command", {"command": "restart-policy", "repo_id": options.id, "args": words}
+        )
     if options.action == "build" and options.no_wait:
         return _submit("ecosystem-command", {"command": "build", "repo_id": options.id})
     command = options.command if options.action == "run" else options.action
@@ -270,6 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         verbs.add_parser(verb, help=text).add_argument("id")
     verbs.choices["build"].add_argument("--no-wait", action="store_true", help=NO_WAIT_HELP)
+    policy = verbs.add_parser(
+        "restart-policy", help="restart its service when it fails: never | on-failure [LIMIT]"
+    )
+    policy.add_argument("id")
+    policy.add_argument("policy", choices=["never", "on-failure"])
+    policy.add_argument("limit", nargs="?", default=None, help="most automatic restarts")
+    verbs.add_parser(
+        "health", help="check every service now and restart the failed ones their policy names"
+    )
     start = verbs.add_parser("start", help="start it as a supervised service")
     start.add_argument("id")
     start.add_argument("command", nargs="?", default=None, help="a discovered command")

@@ -404,6 +404,47 @@ def _api(result: Result, screen: Screen) -> None:
     screen.line("The API server stopped.")
 
 
+def _serve(result: Result, screen: Screen) -> None:
+    served = result.get("deployments") or []
+    screen.line(
+        f"Stopped serving {len(served)} deployments; their schedules are paused until the next"
+        " `phoenix serve`."
+    )
+
+
+def _restart_policy(result: Result, screen: Screen) -> None:
+    policy, limit = result.get("restart_policy") or "never", result.get("restart_limit")
+    name = f"{result.get('name')} ({result.get('id')})"
+    if policy == "never":
+        screen.line(f"{name} is never restarted automatically.")
+        return
+    cap = f"at most {limit} times" if limit else "with no limit"
+    screen.line(
+        f"{name} is restarted when it fails, {cap} until started by hand"
+        f" ({result.get('restart_count') or 0} so far); `phoenix serve` with PHOENIX_HEALTH_EVERY"
+        " checks it, or `phoenix ecosystem health` once."
+    )
+
+
+def _health(result: Result, screen: Screen) -> None:
+    items = result.get("items") or []
+    if not items:
+        screen.line("No service has been started yet. Try `phoenix ecosystem start ID`.")
+        return
+    rows = [
+        [item.get("id"), item.get("name"), item.get("status"), item.get("exit_code"),
+         "yes" if item.get("restarted") else "no", item.get("reason")]
+        for item in items
+    ]  # fmt: skip
+    restarted = len(result.get("restarted") or [])
+    noun = "service" if len(items) == 1 else "services"
+    screen.table(
+        f"Checked {len(items)} {noun}: {result.get('running')} running, {restarted} restarted",
+        ["id", "name", "status", "exit code", "restarted", "why"],
+        rows,
+    )
+
+
 def _generic(result: Result, screen: Screen) -> None:
     """Any other record: its scalar fields, labelled (never a JSON dump)."""
     if "message" in result and len(result) <= 3:
@@ -458,6 +499,9 @@ RENDERERS: dict[str, Callable[[Result, Screen], None]] = {
     "server.start": _server_status,
     "server.stop": _server_stop,
     "api": _api,
+    "serve": _serve,
+    "ecosystem.restart-policy": _restart_policy,
+    "ecosystem.health": _health,
     "run.submitted": _run_submitted,
     "runs.show": _run_show,
 }

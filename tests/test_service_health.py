@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from flows import run_flow
 from flows.service_health import service_health
 from phoenix.ecosystem.restart import decide, parse_policy
 from phoenix.errors import UsageError
-from tests.conftest import wait_for
+from tests.conftest import PHOENIX, make_git_repo, wait_for
 from tests.test_ecosystem_build import make_repo
 
 
@@ -129,3 +131,26 @@ def test_restart_policy_needs_a_known_policy(phoenix_home: Path, tmp_path: Path)
     with pytest.raises(UsageError, match="Unknown restart policy"):
         ecosystem(record["id"], "restart-policy", "sometimes")
     assert ecosystem(record["id"], "show")["restart_policy"] == "never"
+
+
+def test_the_cli_sets_a_policy_and_checks_services_for_people(tmp_path: Path) -> None:
+    env = dict(os.environ) | {"PHOENIX_HOME": str(tmp_path / "home"), "PHOENIX_CLI_IN_PROCESS": "1"}
+    repo = make_git_repo(tmp_path / "crash", {"Procfile": "web: python3 -c 'import sys; sys.exit(4)'\n"})
+
+    def phoenix(*words: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([PHOENIX, *words], env=env, capture_output=True, text=True, cwd=tmp_path)
+
+    repo_id = json.loads(phoenix("--json", "ecosystem", "import", str(repo)).stdout)["id"]
+    assert "No service has been started yet" in phoenix("ecosystem", "health").stdout
+    told = phoenix("ecosystem", "restart-policy", repo_id, "on-failure", "1")
+    assert told.returncode == 0 and "at most 1 times" in told.stdout, told.stderr
+    bad = phoenix("ecosystem", "restart-policy", repo_id, "sometimes")
+    assert bad.returncode == 2 and "invalid choice: 'sometimes'" in bad.stderr
+    bad = phoenix("ecosystem", "restart-policy", repo_id, "on-failure", "many")
+    assert bad.returncode == 2 and "whole number" in bad.stderr
+    phoenix("ecosystem", "start", repo_id)
+    wait_for(lambda: "Exited" in phoenix("ecosystem", "status", repo_id).stdout, timeout_s=30)
+    checked = phoenix("ecosystem", "health")
+    assert checked.returncode == 0, checked.stderr
+    assert "Checked 1 service: 1 running, 1 restarted" in checked.stdout
+    assert "restart 1 of 1" in " ".join(checked.stdout.split())
