@@ -9,6 +9,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 # Prefect flow name -> "module:callable" of what the shell calls for it.
@@ -59,6 +62,7 @@ def run_flow(name: str, parameters: dict[str, Any]) -> Any:
     with (
         handover,
         without_heartbeats(),
+        reused_prefect_client(),
         cancellation.entered(scope),
         cancellation.cancel_on_sigint(scope),
     ):
@@ -117,6 +121,39 @@ def one_line_per_failure_on_console() -> None:
         ):
             handler.setFormatter(_WithoutTraceback(handler.formatter))
             handler.addFilter(_not_a_repeated_failure)
+
+
+_clients = threading.local()
+
+
+@contextmanager
+def reused_prefect_client() -> Iterator[None]:
+    """Flow runs of this thread share one Prefect API client instead of making one each.
+
+    A flow run that finds no client context makes a client for itself and closes it at the end:
+    a new connection to the server and a new TLS context — about 25 ms here to load the CA bundle,
+    even for a plain-http server, whatever `PREFECT_API_TLS_INSECURE_SKIP_VERIFY` says.  A shell
+    thread (the local service's, the API's) runs one flow after another, so it keeps one client
+    context per thread and API URL, opened once and never closed, and hands it to each run.
+    """
+    from prefect.context import SyncClientContext
+    from prefect.settings import PREFECT_API_URL
+
+    if SyncClientContext.get() is not None:  # a flow run of this thread already has one
+        yield
+        return
+    api_url = PREFECT_API_URL.value()
+    context = getattr(_clients, "context", None)
+    if context is None or getattr(_clients, "api_url", None) != api_url:
+        context = SyncClientContext()
+        with context:  # enters the client (and checks the server's version, once per process)
+            context._context_stack += 1  # ... and leaves it open when the block ends
+        _clients.context, _clients.api_url = context, api_url
+    token = SyncClientContext.__var__.set(context)
+    try:
+        yield
+    finally:
+        SyncClientContext.__var__.reset(token)
 
 
 _heartbeatless: dict[int, tuple[Any, Any]] = {}
