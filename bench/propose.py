@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -50,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -710,6 +711,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "litellm pricing the unknown model on every call)",
     )
     parser.add_argument(
+        "--prefect-database",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the Prefect server's database: its default SQLite file, or a PostgreSQL cluster the "
+        "bench starts (the multi-machine setup; needs PostgreSQL's server programs)",
+    )
+    parser.add_argument(
         "--with-baseline",
         action="store_true",
         help="first run the same bench with --baseline in a process of its own, then compare",
@@ -779,6 +787,27 @@ def run_baseline(argv: list[str]) -> list[dict[str, Any]]:
     return json.loads(child.stdout)["cases"]
 
 
+@contextlib.contextmanager
+def prefect_database(kind: str) -> Iterator[None]:
+    """The Prefect server's database for the bench: SQLite (nothing to do) or a fresh PostgreSQL."""
+    if kind == "sqlite":
+        yield
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project's tests/ package
+    from tests.postgres_server import fresh_database, running_postgres
+
+    with running_postgres() as server:
+        database = fresh_database(server, "prefect")
+        os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = (
+            f"postgresql+asyncpg://phoenix@127.0.0.1:{server.port}/{database}"
+        )
+        log(f"the Prefect server's database: PostgreSQL on port {server.port}")
+        try:
+            yield
+        finally:
+            os.environ.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
+
+
 def exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -792,7 +821,9 @@ def main(argv: list[str] | None = None) -> int:
         use_baseline()
     home = Path(tempfile.mkdtemp(prefix="phoenix-bench-"))
     try:
-        document = run_bench(options, home)
+        with prefect_database(options.prefect_database):
+            document = run_bench(options, home)
+        document["prefect_database"] = options.prefect_database
         document["baseline"] = options.baseline
         if baseline_cases is not None:
             document["baseline_cases"] = baseline_cases

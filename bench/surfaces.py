@@ -10,11 +10,15 @@
     write load   8 processes storing keys at once, on the DuckDB file store and on the shared
                  DuckLake store (catalog in a PostgreSQL started for the bench): writes/s and the
                  ratio shared/file.
+    server DB    the Prefect server's CPU per ORCH of a propose run (N = 256, L = 0; bench/propose.py
+                 in a process of its own) on its default SQLite and on PostgreSQL, the database of
+                 the multi-machine setup.
 
 A fresh PHOENIX_HOME with its own Prefect server (started before any timing); every call's answer
 is checked, so a failure is never timed as a success.
 
-    python bench/surfaces.py [--calls 500] [--deployment-runs 10] [--skip-store] [--json]
+    python bench/surfaces.py [--calls 500] [--deployment-runs 10] [--skip-store] [--skip-server-db]
+                             [--json]
 """
 
 from __future__ import annotations
@@ -144,6 +148,23 @@ def write_load() -> dict[str, Any]:
     return compare_stores()
 
 
+def server_cpu_per_orch(database: str) -> dict[str, Any]:
+    """bench/propose.py at N = 256, L = 0 with the Prefect server on `database`."""
+    child = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("propose.py")), "--sizes", "256",
+         "--latencies", "0", "--repeats", "1", "--json", "--prefect-database", database],
+        stdout=subprocess.PIPE, text=True, check=False,
+    )  # fmt: skip
+    if child.returncode not in (0, 1):  # 1: a target of that bench missed, the figures stand
+        raise SystemExit(f"bench: bench/propose.py on {database} exited {child.returncode}")
+    case = json.loads(child.stdout)["cases"][0]
+    return {
+        "server_cpu_ms_per_orch": case["flow_server_cpu_ms_per_orch"],
+        "settle_s": case["flow_settle_s"],
+        "flow_wall_s": case["flow_wall_s"],
+    }
+
+
 def run(options: argparse.Namespace, home: Path) -> dict[str, Any]:
     os.environ.update(
         {"PHOENIX_HOME": str(home), "PHOENIX_API_TOKEN": TOKEN, "PREFECT_LOGGING_LEVEL": "WARNING"}
@@ -189,6 +210,9 @@ def run(options: argparse.Namespace, home: Path) -> dict[str, Any]:
     if not options.skip_store:
         log("8-process write load on the file store and the shared store ...")
         document["write_load"] = write_load()
+    if not options.skip_server_db:
+        log("propose N=256 with the Prefect server on SQLite, then on PostgreSQL ...")
+        document["server_db"] = {db: server_cpu_per_orch(db) for db in ("sqlite", "postgresql")}
     return document
 
 
@@ -215,6 +239,14 @@ def report(document: dict[str, Any]) -> None:
     load = document.get("write_load")
     if load:
         print(f"8-process write load: {json.dumps(load)}")
+    databases = document.get("server_db")
+    if databases:
+        sqlite, postgres = databases["sqlite"], databases["postgresql"]
+        ratio = postgres["server_cpu_ms_per_orch"] / sqlite["server_cpu_ms_per_orch"]
+        print(f"Prefect server CPU per ORCH (propose N=256, L=0): SQLite "
+              f"{sqlite['server_cpu_ms_per_orch']:.1f} ms, PostgreSQL "
+              f"{postgres['server_cpu_ms_per_orch']:.1f} ms ({ratio:.2f}×); settled after "
+              f"{sqlite['settle_s']:.1f} s / {postgres['settle_s']:.1f} s")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--deployment-runs", type=int, default=10)
     parser.add_argument("--skip-store", action="store_true", help="no PostgreSQL write load")
+    parser.add_argument(
+        "--skip-server-db", action="store_true", help="no SQLite/PostgreSQL server comparison"
+    )
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="phoenix-bench-surfaces-") as folder:

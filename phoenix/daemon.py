@@ -42,7 +42,11 @@ HEALTH_TIMEOUT_S = 5.0
 PACKAGES = ("phoenix", "flows", "tasks", "blocks")
 
 # Variables that change what a flow does: they must be the same in the command and the service.
-CONFIG_PREFIXES = ("PHOENIX_", "PREFECT_", "GITHUB_", "LITELLM_", "STABLE_DIFFUSION_", "TTS_")
+# `PG*`: libpq's own variables (PGPASSWORD, PGPASSFILE, PGSSLMODE, ...), how the shared store's
+# catalog gets a password that never goes in PHOENIX_STORE_URL.  Repositories never see them.
+CONFIG_PREFIXES = (
+    "PHOENIX_", "PREFECT_", "GITHUB_", "LITELLM_", "STABLE_DIFFUSION_", "TTS_", "PG",
+)  # fmt: skip
 CONFIG_NAMES = frozenset(
     {
         "REQUIRE_HUMAN_PR_APPROVAL",

@@ -34,7 +34,7 @@ def read_status() -> dict[str, Any]:
         "model": settings.llm_model,
         "llm_api_base": settings.llm_api_base,
         "llm_concurrency": settings.llm_concurrency,
-        "database": str(settings.database_path),
+        "database": store.describe(),
         "memory_items": count_items(store),
         "episodes": count_items(store, episodes=True),
         "propose_runs": count_runs(store),

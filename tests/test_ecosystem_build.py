@@ -210,6 +210,7 @@ SECRETS = {
     "PHOENIX_LLM_API_KEY": "llm-secret",
     "OPENAI_API_KEY": "sk-openai-secret",
     "AWS_SECRET_ACCESS_KEY": "aws-secret",
+    "PGPASSWORD": "pg-secret",  # the shared store's catalog password reaches Phoenix, not repos
     "MAKELEVEL": "7",
 }
 DUMP_ENV = "import json, os, sys\nopen(sys.argv[1], 'w').write(json.dumps(dict(os.environ)))\n"
