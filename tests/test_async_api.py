@@ -8,6 +8,7 @@ starts an API on a Prefect server of its own, which nothing serves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -81,23 +82,28 @@ def stop_serve(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def served_env(
-    tmp_path_factory: pytest.TempPathFactory, chat_server_url: str
+@contextlib.contextmanager
+def serving(
+    tmp_path_factory: pytest.TempPathFactory, chat_server_url: str, name: str
 ) -> Iterator[dict[str, str]]:
-    """The module's environment, with `phoenix serve` running on it until the module ends."""
+    """A module's environment (no retries, short LLM timeout) with `phoenix serve` running on it."""
     with cli_environment(
-        tmp_path_factory,
-        chat_server_url,
-        "async",
-        PHOENIX_ORCH_RETRIES="0",
-        PHOENIX_LLM_TIMEOUT="10",
+        tmp_path_factory, chat_server_url, name, PHOENIX_ORCH_RETRIES="0", PHOENIX_LLM_TIMEOUT="10"
     ) as env:
         process = start_serve(env)
         try:
             yield env
         finally:
             stop_serve(process)
+
+
+@pytest.fixture(scope="module")
+def served_env(
+    tmp_path_factory: pytest.TempPathFactory, chat_server_url: str
+) -> Iterator[dict[str, str]]:
+    """The module's environment, with `phoenix serve` running on it until the module ends."""
+    with serving(tmp_path_factory, chat_server_url, "async") as env:
+        yield env
 
 
 @pytest.fixture(scope="module")

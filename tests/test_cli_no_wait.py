@@ -17,22 +17,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PHOENIX, ChatServer, cli_environment, make_git_repo, require_tool
-from tests.test_async_api import start_serve, stop_serve
+from tests.conftest import PHOENIX, ChatServer, make_git_repo, require_tool
+from tests.test_async_api import serving
 
 
 @pytest.fixture(scope="module")
 def served_env(
     tmp_path_factory: pytest.TempPathFactory, chat_server_url: str
 ) -> Iterator[dict[str, str]]:
-    with cli_environment(
-        tmp_path_factory, chat_server_url, "nowait", PHOENIX_ORCH_RETRIES="0", PHOENIX_LLM_TIMEOUT="10"
-    ) as env:
-        process = start_serve(env)
-        try:
-            yield env
-        finally:
-            stop_serve(process)
+    with serving(tmp_path_factory, chat_server_url, "nowait") as env:
+        yield env
 
 
 def phoenix(env: dict[str, str], *arguments: str, as_json: bool = True) -> tuple[int, Any, str]:

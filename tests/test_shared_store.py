@@ -276,30 +276,42 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_eight_processes_writing_at_once_lose_nothing(lake_env: dict[str, str]) -> None:
-    store = lake_of(lake_env)
-    kv.store_value(store, "warm", "migrated before the writers start")
-    environment = json.dumps(lake_env)
-    writers = [
+def run_together(scripts: list[list[str]], timeout_s: float) -> list[str]:
+    """Run `python -c SCRIPT ARGS...` for each entry, released at the same moment; their stdouts.
+
+    Each script prints "ready" once set up and waits for a line on stdin, so start-up (imports,
+    attaching the catalog) is behind every one of them before any begins the work under test.
+    """
+    processes = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, environment, f"w{n}", "200", "5"],
+            [sys.executable, "-c", *script],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )  # fmt: skip
-        for n in range(8)
+        for script in scripts
     ]
-    for writer in writers:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
-    for writer in writers:
-        assert writer.stdin is not None
-        writer.stdin.write("go\n")
-        writer.stdin.flush()
-    for writer in writers:
-        out, err = writer.communicate(timeout=600)
-        assert writer.returncode == 0, err
-        assert out.strip().startswith("done")
+    for process in processes:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    outputs = []
+    for process in processes:
+        out, err = process.communicate(timeout=timeout_s)
+        assert process.returncode == 0, err
+        outputs.append(out)
+    return outputs
+
+
+def test_eight_processes_writing_at_once_lose_nothing(lake_env: dict[str, str]) -> None:
+    store = lake_of(lake_env)
+    kv.store_value(store, "warm", "migrated before the writers start")
+    environment = json.dumps(lake_env)
+    outputs = run_together([[WRITER, environment, f"w{n}", "200", "5"] for n in range(8)], timeout_s=600)
+    assert all(out.strip().startswith("done") for out in outputs)
     assert kv.count_items(store) == 8 * 200 + 5 + 1
     stored = dict(
         store.read(
@@ -334,26 +346,8 @@ MIGRATOR = textwrap.dedent(
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_processes_migrating_a_fresh_catalog_at_once(lake_env: dict[str, str], attempt: int) -> None:
     environment = json.dumps(lake_env)
-    migrators = [
-        subprocess.Popen(
-            [sys.executable, "-c", MIGRATOR, environment],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for _ in range(2)
-    ]
-    for migrator in migrators:
-        assert migrator.stdout is not None and migrator.stdout.readline().strip() == "ready"
-    for migrator in migrators:
-        assert migrator.stdin is not None
-        migrator.stdin.write("go\n")
-        migrator.stdin.flush()
-    for migrator in migrators:
-        out, err = migrator.communicate(timeout=120)
-        assert migrator.returncode == 0, err
-        assert int(out.strip()) == LATEST_VERSION
+    outputs = run_together([[MIGRATOR, environment] for _ in range(2)], timeout_s=120)
+    assert [int(out.strip()) for out in outputs] == [LATEST_VERSION] * 2
     store = lake_of(lake_env)
     applied = store.read(
         lambda c: c.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
