@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from flows.deployments import SERVED_FLOWS
-from phoenix.schedules import HEALTH_DEPLOYMENT
+from phoenix.schedules import HEALTH_DEPLOYMENT, PROPOSE_DEPLOYMENT
 from tests.conftest import PHOENIX, cli_environment, wait_for
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
@@ -58,7 +58,13 @@ def _polled(served: Served) -> bool:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> Iterator[Served]:
-    with cli_environment(tmp_path_factory, chat_server_url, "serve", PHOENIX_HEALTH_EVERY="10") as env:
+    schedules = {
+        "PHOENIX_HEALTH_EVERY": "10",
+        "PHOENIX_PROPOSE_CRON": "0 6 * * 1",
+        "PHOENIX_PROPOSE_SEED": "the docs",
+        "PHOENIX_PROPOSE_N": "3",
+    }
+    with cli_environment(tmp_path_factory, chat_server_url, "serve", **schedules) as env:
         log = tmp_path_factory.mktemp("serve") / "serve.log"
         elsewhere = tmp_path_factory.mktemp("elsewhere")  # not the project's folder
         with log.open("wb") as output:
@@ -155,3 +161,11 @@ def test_serve_refuses_a_bad_schedule_before_starting(tmp_path: Path) -> None:
         [PHOENIX, "--json", "serve", "--limit", "0"], env=env, capture_output=True, text=True
     )
     assert result.returncode == 2 and json.loads(result.stdout)["code"] == "usage_error"
+
+
+def test_a_scheduled_propose_is_its_own_deployment_with_the_configured_seed(served: Served) -> None:
+    deployment = served.deployment("propose-improvements", PROPOSE_DEPLOYMENT)
+    schedule = deployment["schedules"][0]["schedule"]
+    assert (schedule["cron"], schedule["timezone"]) == ("0 6 * * 1", "UTC")
+    assert deployment["parameters"] == {"seed": "the docs", "n": 3}
+    assert deployment["status"] == "READY"
