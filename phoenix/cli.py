@@ -306,7 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(handler=_run_api)
 
     serve = commands.add_parser(
-        "serve", help="serve every flow as a deployment (UI, schedules, API-triggered runs)"
+        "serve",
+        help="serve every flow as a deployment (UI, schedules, API-triggered runs)",
+        description="Serve every flow as the deployment <flow>/phoenix until Ctrl-C. Schedules, "
+        "off unless set: PHOENIX_HEALTH_EVERY=SECONDS (service health checks), "
+        "PHOENIX_PROPOSE_CRON with PHOENIX_PROPOSE_SEED [PHOENIX_PROPOSE_N] (a scheduled propose).",
     )
     serve.add_argument("--limit", type=int, default=None, help="most flow runs at once")
     serve.add_argument(
