@@ -113,6 +113,33 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        5,
+        "agents: spawned agents (code in a repository), and later agents with tools",
+        """
+        CREATE TABLE agents (
+            id              VARCHAR PRIMARY KEY,
+            name            VARCHAR NOT NULL,
+            description     VARCHAR NOT NULL DEFAULT '',
+            tier            VARCHAR NOT NULL DEFAULT 'free',
+            status          VARCHAR NOT NULL,
+            repo_url        VARCHAR,
+            pr_number       INTEGER,
+            pr_url          VARCHAR,
+            test_passed     BOOLEAN,
+            test_exit_code  INTEGER,
+            test_duration_s DOUBLE,
+            model           VARCHAR,
+            attempts        INTEGER,
+            error           VARCHAR,
+            created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+            updated_at      TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        """,
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 KEYS: dict[str, tuple[str, ...]] = {
@@ -120,6 +147,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "propose_runs": ("run_id",),
     "proposals": ("run_id", "idx"),
     "repos": ("id",),
+    "agents": ("id",),
     "schema_migrations": ("version",),
 }
 """Each table's key: unique in the file store; in the shared store, the newest row of a key wins."""
