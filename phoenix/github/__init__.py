@@ -1,0 +1,1 @@
+"""What Phoenix knows about GitHub-compatible forges (GitHub, GitHub Enterprise, the local forge)."""
