@@ -1,0 +1,1 @@
+"""The local forge: GitHub's REST subset and git smart-HTTP, kept under PHOENIX_HOME/forge."""
