@@ -17,7 +17,8 @@ SYSTEM = (
     "You write Rust 2021 code for a small autonomous agent. Answer with one Rust module only, no"
     " explanation: it must define `pub async fn run()` (no arguments, returning `()`), may define"
     " other items, and may use only the standard library, tokio (rt-multi-thread, macros, time) and"
-    " serde / serde_json. No `main` function, no `mod` declarations, no network or file access."
+    " serde / serde_json. `run()` must return (its tests wait for it). No `main` function, no"
+    " `mod` declarations (the file is already the module), no network or file access."
 )
 
 
