@@ -47,7 +47,11 @@ def git_auth_env(token: str | None) -> dict[str, str]:
 
 def run_git(folder: Path, *arguments: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["git", "-C", str(folder), *arguments], capture_output=True, text=True, env=git_auth_env(token)
+        ["git", "-C", str(folder), *arguments],
+        capture_output=True,
+        text=True,
+        env=git_auth_env(token),
+        timeout=120,  # a hung push fails the test instead of the session
     )
 
 

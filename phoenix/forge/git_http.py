@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import StreamingResponse
 
 from phoenix.forge.repos import git_environment
 
@@ -33,7 +34,9 @@ async def _feed(request: Request, stdin: asyncio.StreamWriter) -> None:
             stdin.close()
 
 
-async def serve(request: Request, root: Path, path_info: str, remote_user: str | None) -> Response:
+async def serve(
+    request: Request, root: Path, path_info: str, remote_user: str | None
+) -> StreamingResponse:
     """Answer a smart-HTTP request for `root/<path_info>` as `remote_user` (None: anonymous)."""
     environment = git_environment() | {
         "GIT_PROJECT_ROOT": str(root),
@@ -79,4 +82,21 @@ async def serve(request: Request, root: Path, path_info: str, remote_user: str |
                 with contextlib.suppress(ProcessLookupError):
                     await asyncio.wait_for(process.wait(), timeout=30)
 
-    return StreamingResponse(body(), status_code=status, headers=headers)
+    return PipeResponse(body(), status_code=status, headers=headers)
+
+
+class PipeResponse(StreamingResponse):
+    """A streamed response that leaves the request body alone.
+
+    Starlette's `StreamingResponse` listens for a disconnect while it streams, by reading request
+    messages, and so swallows the rest of a push the backend is still reading (it then waits
+    forever for its report). Here only `_feed` reads the request.
+    """
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        async for chunk in self.body_iterator:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
