@@ -330,7 +330,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument("action", choices=["start", "stop", "status"])
     server.set_defaults(handler=_run_server)
+
+    forge = commands.add_parser("forge", help="the local GitHub-compatible forge of PHOENIX_HOME")
+    forge_verbs = forge.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    forge_serve = forge_verbs.add_parser("serve", help="serve the forge here until Ctrl-C")
+    forge_serve.add_argument("--port", type=int, default=0, help="default: a free port")
+    forge_token = forge_verbs.add_parser("token", help="issue a token for USER (created if new)")
+    forge_token.add_argument("user")
+    forge_token.add_argument("--org", default=None, help="also make USER a member of ORG")
+    forge.set_defaults(handler=_run_forge)
     return parser
+
+
+def _run_forge(options: argparse.Namespace) -> dict[str, Any]:
+    import contextlib
+
+    from phoenix.forge import server
+
+    settings = load_settings()
+    if options.action == "token":
+        return server.issue_token(settings, options.user, options.org)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a foreground forge stops
+        server.serve(settings, options.port)
+    return {"stopped": True}
 
 
 def _kind(options: argparse.Namespace) -> str:

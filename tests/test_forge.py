@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,3 +259,19 @@ def test_the_token_command_goes_through_a_running_forge(forge: ForgeHome) -> Non
     issued: dict[str, Any] = server.issue_token(forge.settings, "dave", "acme")
     assert client(forge.url, issued["token"]).get_organization("acme").login == "acme"
     assert client(forge.url, issued["token"]).get_user().login == "dave"
+
+
+def test_forge_token_command_prints_the_token_once_and_stores_its_hash(tmp_path: Path) -> None:
+    from tests.conftest import PHOENIX
+
+    home = tmp_path / "home"
+    done = subprocess.run(
+        [PHOENIX, "--json", "forge", "token", "zed"], capture_output=True, text=True,
+        env={**os.environ, "PHOENIX_HOME": str(home)}, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    issued = json.loads(done.stdout)
+    assert issued["user"] == "zed" and issued["token"].startswith("phx_")
+    stored = (home / "forge" / "forge.duckdb").read_bytes()
+    assert issued["token"].encode() not in stored
+    assert hashlib.sha256(issued["token"].encode()).hexdigest().encode() in stored

@@ -153,6 +153,7 @@ def serve(settings: PhoenixSettings, port: int = 0) -> None:
     url = web_url_for_port(port)
     app = create_app(folder, store, secret_path.read_text())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the record thread's health checks
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     uvicorn_server = uvicorn.Server(config)
     threading.Thread(target=_record_when_healthy, args=(server, url, port), daemon=True).start()
