@@ -159,14 +159,16 @@ def propose_one(seed: str, index: int, n: int, settings: PhoenixSettings) -> Pro
     )
 
 
-@task(
-    name="ask-llm",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=exponential_backoff(backoff_factor=1),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_unless_final,
-)
+LLM_RETRIES: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=1),
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": retry_unless_final,
+}
+"""How a task that asks the LLM once is retried: retryable errors only, with backoff and jitter."""
+
+
+@task(name="ask-llm", cache_policy=NO_CACHE, **LLM_RETRIES)
 def ask_llm(user_input: str, settings: PhoenixSettings) -> str:
     """A conversational answer to what a person typed."""
     messages = [

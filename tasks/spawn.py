@@ -9,22 +9,14 @@ from __future__ import annotations
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
 
 from phoenix.llm.agent_code import CODE_MAX_TOKENS, code_messages, repair_messages
 from phoenix.llm.client import complete
 from phoenix.settings import PhoenixSettings
-from tasks.llm import retry_unless_final
+from tasks.llm import LLM_RETRIES
 
 
-@task(
-    name="write-agent-code",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=exponential_backoff(backoff_factor=1),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_unless_final,
-)
+@task(name="write-agent-code", cache_policy=NO_CACHE, **LLM_RETRIES)
 def write_agent_code(
     name: str,
     description: str,
