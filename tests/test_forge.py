@@ -275,3 +275,14 @@ def test_forge_token_command_prints_the_token_once_and_stores_its_hash(tmp_path:
     stored = (home / "forge" / "forge.duckdb").read_bytes()
     assert issued["token"].encode() not in stored
     assert hashlib.sha256(issued["token"].encode()).hexdigest().encode() in stored
+
+
+def test_a_name_the_forge_cannot_take_is_a_usage_error(tmp_path: Path) -> None:
+    from tests.conftest import PHOENIX
+
+    done = subprocess.run(
+        [PHOENIX, "forge", "token", "bad name!"], capture_output=True, text=True,
+        env={**os.environ, "PHOENIX_HOME": str(tmp_path / "home")}, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == "error: The forge cannot issue that token: invalid account name"

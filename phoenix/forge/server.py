@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from phoenix.errors import Conflict, OperationFailed
+from phoenix.errors import BadInput, Conflict, OperationFailed, PhoenixError
 from phoenix.managed_server import ManagedServer, ServerRecord, is_healthy
 from phoenix.settings import PhoenixSettings, load_settings
 
@@ -86,6 +86,8 @@ def stop_forge(settings: PhoenixSettings) -> bool:
 
 def issue_token(settings: PhoenixSettings, login: str, org: str | None = None) -> dict[str, Any]:
     """A new token for `login`, through the running forge, or written directly when none runs."""
+    from fastapi import HTTPException
+
     from phoenix.forge.app import issue
 
     server = forge_server(settings)
@@ -95,6 +97,8 @@ def issue_token(settings: PhoenixSettings, login: str, org: str | None = None) -
             store = _open_store(settings)
             try:
                 return issue(store, login, org)
+            except HTTPException as refused:  # the same refusal the running forge would answer
+                raise _refusal(refused.status_code, str(refused.detail)) from None
             finally:
                 store.close()
     secret = (forge_folder(settings) / "admin.secret").read_text().strip()
@@ -106,8 +110,15 @@ def issue_token(settings: PhoenixSettings, login: str, org: str | None = None) -
         trust_env=False,
     )
     if reply.status_code != 200:
-        raise OperationFailed(f"the forge refused to issue a token: {reply.json().get('message')}")
+        raise _refusal(reply.status_code, str(reply.json().get("message")))
     return dict(reply.json())
+
+
+def _refusal(status: int, message: str) -> PhoenixError:
+    """A token the forge will not issue: bad input (a name it cannot take) or a failure."""
+    if status in (400, 422):
+        return BadInput(f"The forge cannot issue that token: {message}")
+    return OperationFailed(f"The forge refused to issue a token: {message}")
 
 
 def _open_store(settings: PhoenixSettings) -> Any:
