@@ -15,6 +15,7 @@ from flows.service_health import service_health
 from phoenix.ecosystem.restart import decide, parse_policy
 from phoenix.errors import UsageError
 from tests.conftest import PHOENIX, make_git_repo, wait_for
+from tests.test_artifacts import latest, table_rows
 from tests.test_ecosystem_build import make_repo
 
 
@@ -92,6 +93,8 @@ def test_a_crashing_service_is_restarted_up_to_its_limit(phoenix_home: Path, tmp
     found = health_of(record["id"])
     assert found["restarted"] is False and found["status"] == "Exited" and found["exit_code"] == 3
     assert found["reason"] == "restart limit reached (2 of 2)"
+    shown = table_rows(latest("service-health"))  # what the UI's Artifacts page shows
+    assert {row["id"]: row["reason"] for row in shown}[record["id"]] == "restart limit reached (2 of 2)"
 
     ecosystem(record["id"], "start")  # by hand: the policy gets its whole limit again
     assert ecosystem(record["id"], "show")["restart_count"] == 0
