@@ -131,6 +131,7 @@ def test_two_workers_write_to_the_shared_store_at_once_and_nothing_is_lost(
     # A third machine, a home of its own, reads every value from the shared store.
     reader = _environment(dict(cluster["client_env"]), tmp_path / "home-c", **cluster["shared"])
     reader["PREFECT_API_URL"] = cluster["api_url"]
+    reader["PHOENIX_CLI_IN_PROCESS"] = "1"  # no local service left running in that home
     found = subprocess.run(
         [PHOENIX, "--json", "memory", "search", "fact/", "--limit", "100"],
         env=reader, capture_output=True, text=True,
