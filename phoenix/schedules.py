@@ -17,20 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from phoenix.settings import MAX_ORCHS, SettingsError
+from phoenix.settings import MAX_ORCHS, validate_environment
 
 HEALTH_DEPLOYMENT = "phoenix-health-check"
 PROPOSE_DEPLOYMENT = "phoenix-scheduled"
 
 _VARIABLES = {
-    "health_every": "PHOENIX_HEALTH_EVERY",
-    "propose_cron": "PHOENIX_PROPOSE_CRON",
-    "propose_seed": "PHOENIX_PROPOSE_SEED",
-    "propose_n": "PHOENIX_PROPOSE_N",
-    "propose_timezone": "PHOENIX_PROPOSE_TIMEZONE",
+    "PHOENIX_HEALTH_EVERY": "health_every",
+    "PHOENIX_PROPOSE_CRON": "propose_cron",
+    "PHOENIX_PROPOSE_SEED": "propose_seed",
+    "PHOENIX_PROPOSE_N": "propose_n",
+    "PHOENIX_PROPOSE_TIMEZONE": "propose_timezone",
 }
+"""Environment variable → field."""
 
 
 class ScheduleSettings(BaseModel):
@@ -53,18 +54,4 @@ class ScheduleSettings(BaseModel):
 
 def load_schedule_settings(environ: Mapping[str, str]) -> ScheduleSettings:
     """The schedules configured in `environ`; a blank variable counts as unset."""
-    given = {
-        field: environ[name].strip()
-        for field, name in _VARIABLES.items()
-        if environ.get(name, "").strip()
-    }
-    try:
-        return ScheduleSettings.model_validate(given)
-    except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            field = str(item["loc"][0]) if item["loc"] else ""
-            where = _VARIABLES.get(field, "")
-            message = str(item["msg"]).removeprefix("Value error, ")
-            problems.append(f"{where}: {message}" if where else message)
-        raise SettingsError("; ".join(problems)) from None
+    return validate_environment(ScheduleSettings, _VARIABLES, environ)

@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
@@ -165,3 +165,31 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PhoenixSettings:
             for error in exc.errors()
         ]
         raise SettingsError("Invalid setting: " + "; ".join(problems)) from None
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validate_environment(
+    model: type[Model], variables: Mapping[str, str], environ: Mapping[str, str], heading: str = ""
+) -> Model:
+    """`model` from the variables of `environ` that `variables` maps to its fields.
+
+    A blank variable counts as unset.  A value the model refuses is a `SettingsError` that names the
+    variable (`heading` first): "MANDATE_GITHUB_CI: expected true or false, not 'maybe'".
+    """
+    given = {
+        field: environ[name].strip()
+        for name, field in variables.items()
+        if environ.get(name, "").strip()
+    }
+    try:
+        return model.model_validate(given)
+    except ValidationError as error:
+        names = {field: name for name, field in variables.items()}
+        problems = []
+        for item in error.errors():
+            where = names.get(str(item["loc"][0]), "") if item["loc"] else ""
+            message = str(item["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        raise SettingsError(heading + "; ".join(problems)) from None

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from phoenix.settings import SettingsError
+from phoenix.settings import validate_environment
 
 MergeMethod = Literal["merge", "squash", "rebase"]
 
@@ -85,18 +85,4 @@ class GitHubSettings(BaseModel):
 
 def load_github_settings(environ: Mapping[str, str]) -> GitHubSettings:
     """The settings in `environ`; a blank variable counts as unset.  Raises `SettingsError`."""
-    given = {
-        field: environ[name].strip()
-        for name, field in VARIABLES.items()
-        if environ.get(name, "").strip()
-    }
-    try:
-        return GitHubSettings.model_validate(given)
-    except ValidationError as error:
-        names = {field: name for name, field in VARIABLES.items()}
-        problems = [
-            f"{names.get(str(item['loc'][0]), item['loc'][0]) if item['loc'] else '?'}: "
-            + str(item["msg"]).removeprefix("Value error, ")
-            for item in error.errors()
-        ]
-        raise SettingsError("Invalid setting: " + "; ".join(problems)) from None
+    return validate_environment(GitHubSettings, VARIABLES, environ, heading="Invalid setting: ")
