@@ -152,19 +152,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PhoenixSettings:
         SettingsError: a variable has a value Phoenix cannot use; the message names it.
     """
     environ = os.environ if environ is None else environ
-    values = {
-        field: environ[name].strip()
-        for name, field in ENVIRONMENT.items()
-        if environ.get(name, "").strip()  # a blank variable counts as unset
-    }
-    try:
-        return PhoenixSettings.model_validate(values)
-    except ValidationError as exc:
-        problems = [
-            f"{PREFIX}{str(error['loc'][0]).upper() if error['loc'] else '?'}: {error['msg']}"
-            for error in exc.errors()
-        ]
-        raise SettingsError("Invalid setting: " + "; ".join(problems)) from None
+    return validate_environment(PhoenixSettings, ENVIRONMENT, environ, heading="Invalid setting: ")
 
 
 Model = TypeVar("Model", bound=BaseModel)
