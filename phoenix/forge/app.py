@@ -17,10 +17,11 @@ from typing import Any
 
 from fastapi import Body, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from phoenix.errors import Conflict
+from phoenix.forge import ci as forge_ci
 from phoenix.forge import git_http, payloads, repos
 from phoenix.forge.payloads import Links
 from phoenix.forge.storage import ForgeStore
@@ -28,6 +29,9 @@ from phoenix.forge.tokens import mask_secrets, token_from_authorization
 
 logger = logging.getLogger("phoenix.forge")
 STATUS_STATES = ("error", "failure", "pending", "success")
+REPO_SORTS = ("created", "updated", "pushed", "full_name")
+MAX_PER_PAGE = 100
+ALL_AFFILIATIONS = "owner,collaborator,organization_member"
 REVIEW_STATES = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
 Json = dict[str, Any]
 
@@ -95,9 +99,10 @@ def fail(status: int, message: str, headers: dict[str, str] | None = None) -> HT
 class Forge:
     """Access rules and lookups shared by the routes."""
 
-    def __init__(self, home: Path, store: ForgeStore) -> None:
+    def __init__(self, home: Path, store: ForgeStore, ci: forge_ci.CiRunner | None = None) -> None:
         self.root = home / "repos"
         self.store = store
+        self.ci = ci
         self.merge_lock = threading.Lock()
 
     def path(self, repo: Json) -> Path:
@@ -143,13 +148,45 @@ class Forge:
         return info
 
 
-def create_app(home: Path, store: ForgeStore, admin_secret: str) -> RequestLog:
+def paginate(
+    request: Request, items: list[Json], per_page: int, page_number: int
+) -> tuple[list[Json], dict[str, str]]:
+    """One page of `items` and GitHub's `Link` header for the others (PyGithub follows `next`)."""
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    page_number = max(page_number, 1)
+    last = max((len(items) + per_page - 1) // per_page, 1)
+    links = []
+    for relation, number in (("next", page_number + 1), ("last", last), ("prev", page_number - 1),
+                             ("first", 1)):  # fmt: skip
+        if (relation in ("next", "last") and page_number < last) or (
+            relation in ("prev", "first") and page_number > 1
+        ):
+            url = request.url.include_query_params(page=number, per_page=per_page)
+            links.append(f'<{url}>; rel="{relation}"')
+    start = (page_number - 1) * per_page
+    return items[start : start + per_page], ({"Link": ", ".join(links)} if links else {})
+
+
+def sort_repos(rows: list[Json], sort: str, direction: str | None) -> list[Json]:
+    """GitHub's order: by full name ascending, or by time newest first, unless `direction` says."""
+    if sort == "full_name":
+        key = lambda row: f"{row['owner_login']}/{row['name']}".lower()  # noqa: E731
+    else:  # created, updated and pushed: the forge keeps one time per repository
+        key = lambda row: (row["created_at"], row["id"])  # noqa: E731
+    descending = direction == "desc" if direction in ("asc", "desc") else sort != "full_name"
+    return sorted(rows, key=key, reverse=descending)
+
+
+def create_app(
+    home: Path, store: ForgeStore, admin_secret: str, ci: forge_ci.CiRunner | None = None
+) -> RequestLog:
     """The forge over `store` and the bare repositories under `home/repos`.
 
-    `admin_secret` guards the two routes `phoenix forge token` uses while the server holds the state.
+    `admin_secret` guards the two routes `phoenix forge token` uses while the server holds the state;
+    `ci` (None: no CI) tests what is pushed and posts its commit statuses.
     """
     app = FastAPI(title="Phoenix forge", docs_url=None, redoc_url=None)
-    forge = Forge(home, store)
+    forge = Forge(home, store, ci)
     app.state.forge = forge
 
     def links(request: Request) -> Links:
@@ -233,6 +270,51 @@ def create_app(home: Path, store: ForgeStore, admin_secret: str) -> RequestLog:
         if not store.is_member(found["id"], user["id"]):
             raise fail(403, "You need to be a member of the organization to add a repository to it.")
         return new_repo(request, found, user, spec)
+
+    def listing(request: Request, rows: list[Json], user: Json | None, per_page: int,
+                page_number: int) -> JSONResponse:  # fmt: skip
+        here = links(request)
+        shown, headers = paginate(request, rows, per_page, page_number)
+        return JSONResponse([forge.repo_json(here, row, user) for row in shown], headers=headers)
+
+    @app.get(api + "/user/repos")
+    def list_my_repos(
+        request: Request, visibility: str = "all", affiliation: str = ALL_AFFILIATIONS,
+        type: str | None = None, sort: str = "full_name", direction: str | None = None,
+        per_page: int = 30, page: int = 1, user: Json = Depends(signed_in),
+    ) -> JSONResponse:  # fmt: skip
+        """The repositories the token's user owns or, as an organisation's member, can push to."""
+        if type is not None:  # GitHub: `type` and `affiliation` exclude each other
+            wanted = {"owner": {"owner"}, "member": {"organization_member"}}.get(
+                type, {"owner", "organization_member"}
+            )
+        else:
+            wanted = set(affiliation.split(","))
+        owners = [user["id"]] if "owner" in wanted else []
+        if "organization_member" in wanted:
+            owners += store.organisations_of(user["id"])
+        rows = store.repos_owned_by(owners)
+        if visibility in ("public", "private") or type in ("public", "private"):
+            private = (type or visibility) == "private"
+            rows = [row for row in rows if row["private"] == private]
+        ordered = sort_repos(rows, sort if sort in REPO_SORTS else "full_name", direction)
+        return listing(request, ordered, user, per_page, page)
+
+    @app.get(api + "/orgs/{org}/repos")
+    def list_org_repos(
+        request: Request, org: str, type: str = "all", sort: str = "created",
+        direction: str | None = None, per_page: int = 30, page: int = 1,
+        user: Json | None = Depends(viewer),
+    ) -> JSONResponse:  # fmt: skip
+        """An organisation's repositories: the public ones, and the private ones for its members."""
+        found = store.account(org)
+        if found is None or found["kind"] != "Organization":
+            raise fail(404, "Not Found")
+        rows = [row for row in store.repos_owned_by([found["id"]]) if forge.can_read(row, user)]
+        if type in ("public", "private"):
+            rows = [row for row in rows if row["private"] == (type == "private")]
+        ordered = sort_repos(rows, sort if sort in REPO_SORTS else "created", direction)
+        return listing(request, ordered, user, per_page, page)
 
     @app.get(api + "/repos/{owner}/{name}")
     def get_repo(request: Request, owner: str, name: str, user: Json | None = Depends(viewer)) -> Json:
@@ -372,15 +454,22 @@ def create_app(home: Path, store: ForgeStore, admin_secret: str) -> RequestLog:
     @app.get(api + "/repos/{owner}/{name}/pulls")
     def list_pulls(
         request: Request, owner: str, name: str, state: str = "open", head: str | None = None,
-        base: str | None = None, user: Json | None = Depends(viewer),
-    ) -> list[Json]:  # fmt: skip
+        base: str | None = None, direction: str = "desc", per_page: int = 30, page: int = 1,
+        user: Json | None = Depends(viewer),
+    ) -> JSONResponse:  # fmt: skip
+        """Newest first (GitHub's default sort, `created`); `head` as `owner:branch` or `branch`."""
         repo = forge.readable(owner, name, user)
-        rows = store.pulls(repo["id"], state if state in ("open", "closed", "all") else "open")
+        if state not in ("open", "closed", "all"):
+            raise fail(422, "state must be open, closed or all")
+        rows = store.pulls(repo["id"], state)
         if head:
             rows = [r for r in rows if r["head_ref"] == head.split(":", 1)[-1]]
         if base:
             rows = [r for r in rows if r["base_ref"] == base]
-        return [pull_json(request, repo, row, user) for row in rows]
+        if direction == "asc":
+            rows.reverse()
+        shown, headers = paginate(request, rows, per_page, page)
+        return JSONResponse([pull_json(request, repo, row, user) for row in shown], headers=headers)
 
     @app.get(api + "/repos/{owner}/{name}/pulls/{number}")
     def get_pull(
@@ -459,6 +548,15 @@ def create_app(home: Path, store: ForgeStore, admin_secret: str) -> RequestLog:
     ) -> Json:
         admin(x_phoenix_forge_admin)
         return issue(store, spec.user, spec.org)
+
+    @app.get("/{owner}/{name}/ci/{sha}", response_class=PlainTextResponse)
+    def ci_log(owner: str, name: str, sha: str, user: Json | None = Depends(viewer)) -> str:
+        """The CI runner's log page for a commit (the `target_url` of its statuses), as text."""
+        repo = forge.readable(owner, name, user)
+        run = store.ci_run(repo["id"], sha)
+        if run is None:
+            raise fail(404, "Not Found")
+        return forge_ci.log_text(run, full_name(repo))
 
     @app.api_route("/{owner}/{name}.git/{rest:path}", methods=["GET", "POST"])
     async def git(request: Request, owner: str, name: str, rest: str) -> Response:
@@ -548,4 +646,14 @@ async def serve_git(request: Request, forge: Forge, owner: str, name: str, rest:
             )
         return JSONResponse({"message": "Permission denied"}, status_code=403)
     path_info = f"/{repo['owner_login']}/{repo['name']}.git/{rest}"
-    return await git_http.serve(request, forge.root, path_info, user["login"] if user else None)
+    finished = None
+    runner = forge.ci
+    if rest == "git-receive-pack" and request.method == "POST" and runner is not None:
+        before = await run_in_threadpool(runner.heads, repo)
+
+        async def finished(exit_status: int) -> None:
+            if exit_status == 0:
+                await run_in_threadpool(runner.pushed, repo, before)
+
+    login = user["login"] if user else None
+    return await git_http.serve(request, forge.root, path_info, login, finished)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,17 @@ async def _feed(request: Request, stdin: asyncio.StreamWriter) -> None:
 
 
 async def serve(
-    request: Request, root: Path, path_info: str, remote_user: str | None
+    request: Request,
+    root: Path,
+    path_info: str,
+    remote_user: str | None,
+    finished: Callable[[int], Awaitable[None]] | None = None,
 ) -> StreamingResponse:
-    """Answer a smart-HTTP request for `root/<path_info>` as `remote_user` (None: anonymous)."""
+    """Answer a smart-HTTP request for `root/<path_info>` as `remote_user` (None: anonymous).
+
+    `finished` is awaited with the backend's exit status once it has ended, before the response's
+    last chunk: what it does (the CI runner's `pending` status) is there when the push returns.
+    """
     environment = git_environment() | {
         "GIT_PROJECT_ROOT": str(root),
         "GIT_HTTP_EXPORT_ALL": "1",
@@ -79,8 +87,10 @@ async def serve(
         finally:
             await feeding
             if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
+                with contextlib.suppress(ProcessLookupError, TimeoutError):
                     await asyncio.wait_for(process.wait(), timeout=30)
+        if finished is not None and process.returncode is not None:
+            await finished(process.returncode)
 
     return PipeResponse(body(), status_code=status, headers=headers)
 

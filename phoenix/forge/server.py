@@ -139,7 +139,9 @@ def serve(settings: PhoenixSettings, port: int = 0) -> None:
     import uvicorn
 
     from phoenix.forge.app import create_app
+    from phoenix.forge.ci import CiRunner, ci_enabled
 
+    run_ci = ci_enabled()  # a bad PHOENIX_FORGE_CI fails here, before anything starts
     folder = forge_folder(settings)
     folder.mkdir(parents=True, exist_ok=True)
     server = forge_server(settings)
@@ -162,16 +164,21 @@ def serve(settings: PhoenixSettings, port: int = 0) -> None:
     listener.bind(("127.0.0.1", port))
     port = listener.getsockname()[1]
     url = web_url_for_port(port)
-    app = create_app(folder, store, secret_path.read_text())
+    ci = CiRunner(store, folder / "repos", folder, url) if run_ci else None
+    app = create_app(folder, store, secret_path.read_text(), ci)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the record thread's health checks
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     uvicorn_server = uvicorn.Server(config)
     threading.Thread(target=_record_when_healthy, args=(server, url, port), daemon=True).start()
     print(f"phoenix: forge at {url} (REST {api_url(url)}); Ctrl-C stops it", file=sys.stderr, flush=True)
+    if ci is not None:
+        ci.start()
     try:
         uvicorn_server.run(sockets=[listener])
     finally:
+        if ci is not None:
+            ci.stop()  # kills a running build; its run is queued again at the next start
         record = server.read_record()
         if record is not None and record.pid == os.getpid():
             server.record_path.unlink(missing_ok=True)

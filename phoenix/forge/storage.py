@@ -49,6 +49,10 @@ CREATE TABLE IF NOT EXISTS check_runs (
     id BIGINT PRIMARY KEY, repo_id BIGINT NOT NULL, head_sha TEXT NOT NULL, name TEXT NOT NULL,
     status TEXT NOT NULL, conclusion TEXT, title TEXT, summary TEXT, text TEXT, details_url TEXT,
     external_id TEXT, started_at TIMESTAMPTZ NOT NULL, completed_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS ci_runs (
+    id BIGINT PRIMARY KEY, repo_id BIGINT NOT NULL, sha TEXT NOT NULL, branch TEXT NOT NULL,
+    state TEXT NOT NULL, exit_code INTEGER, duration_s DOUBLE, output TEXT,
+    queued_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ);
 """
 
 
@@ -187,6 +191,29 @@ class ForgeStore:
             assert created is not None
             return created
 
+    def repo_by_id(self, repo_id: int) -> dict[str, Any] | None:
+        return self._row(
+            "SELECT r.*, a.login AS owner_login, a.kind AS owner_kind FROM repos r"
+            " JOIN accounts a ON a.id = r.owner_id WHERE r.id = ?",
+            [repo_id],
+        )
+
+    def repos_owned_by(self, owner_ids: list[int]) -> list[dict[str, Any]]:
+        """The repositories of these accounts, oldest first."""
+        if not owner_ids:
+            return []
+        return self._rows(
+            "SELECT r.*, a.login AS owner_login, a.kind AS owner_kind FROM repos r"
+            " JOIN accounts a ON a.id = r.owner_id WHERE list_contains(?, r.owner_id) ORDER BY r.id",
+            [owner_ids],
+        )
+
+    def organisations_of(self, user_id: int) -> list[int]:
+        return [
+            row["org_id"]
+            for row in self._rows("SELECT org_id FROM members WHERE user_id = ?", [user_id])
+        ]
+
     # Pulls and reviews
 
     def create_pull(
@@ -290,3 +317,38 @@ class ForgeStore:
             "SELECT * FROM check_runs WHERE repo_id = ? AND head_sha = ? ORDER BY id DESC",
             [repo_id, sha],
         )
+
+    # The CI runner's runs (one per commit it tested; the statuses it posted are in `statuses`)
+
+    def add_ci_run(self, repo_id: int, sha: str, branch: str) -> dict[str, Any]:
+        run_id = self._next_id()
+        with self._lock:
+            self._connection.execute(
+                "INSERT INTO ci_runs (id, repo_id, sha, branch, state, queued_at)"
+                " VALUES (?, ?, ?, ?, 'pending', ?)",
+                [run_id, repo_id, sha, branch, now()],
+            )
+        found = self._row("SELECT * FROM ci_runs WHERE id = ?", [run_id])
+        assert found is not None
+        return found
+
+    def finish_ci_run(
+        self, run_id: int, state: str, exit_code: int | None, duration_s: float | None, output: str
+    ) -> None:
+        with self._lock:
+            self._connection.execute(
+                "UPDATE ci_runs SET state = ?, exit_code = ?, duration_s = ?, output = ?,"
+                " finished_at = ? WHERE id = ?",
+                [state, exit_code, duration_s, output, now(), run_id],
+            )
+
+    def ci_run(self, repo_id: int, sha: str) -> dict[str, Any] | None:
+        """The latest run of `sha`, or None."""
+        return self._row(
+            "SELECT * FROM ci_runs WHERE repo_id = ? AND sha = ? ORDER BY id DESC LIMIT 1",
+            [repo_id, sha],
+        )
+
+    def unfinished_ci_runs(self) -> list[dict[str, Any]]:
+        """Runs a stopped forge left queued or running, oldest first."""
+        return self._rows("SELECT * FROM ci_runs WHERE state = 'pending' ORDER BY id")
