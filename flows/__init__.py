@@ -23,6 +23,8 @@ INTERACTIVE_FLOWS = {
     "import-and-build-repo": "flows.ecosystem:import_and_build_repo",
     "ecosystem-command": "flows.ecosystem:ecosystem_command",
     "service-health": "flows.service_health:service_health",
+    "spawn-agent": "flows.spawn_agent:spawn_agent",
+    "agents": "flows.agents:agents",
 }
 
 

@@ -104,6 +104,19 @@ def _ecosystem_envelope(command: EcosystemCommand) -> dict[str, Any]:
     return {"type": "ecosystem", "verb": verb, "message": _ecosystem_message(verb, result), **result}
 
 
+def _spawn_envelope(command: SpawnCommand) -> dict[str, Any]:
+    """The spawn's result as an envelope; an aborted or refused spawn stays a failure."""
+    from flows.spawn_agent import spawn_agent
+
+    result = spawn_agent(description=command.description, name=command.name)
+    if result.get("type") == "error":
+        return result
+    waiting = f", waiting for: {result['waiting_for']}" if result.get("waiting_for") else ""
+    where = result.get("pr_url") or result.get("repo_url") or ""
+    message = f"Agent {result['name']} ({result['id']}): {result['status']}{waiting} {where}".strip()
+    return {"type": "spawn", "message": message, **result}
+
+
 def dispatch(command: Command) -> dict[str, Any]:
     """Run the capability behind a parsed command and shape its reply as an envelope."""
     match command:
@@ -125,7 +138,7 @@ def dispatch(command: Command) -> dict[str, Any]:
         case EcosystemCommand():
             return _ecosystem_envelope(command)
         case SpawnCommand():
-            raise not_available("spawn")
+            return _spawn_envelope(command)
         case SystemCommand():
             raise not_available("system")
     raise NotAvailable(f"No route for {command!r}")

@@ -300,6 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("args", nargs="*", metavar="KEY=VALUE", help="none: list the names")
     ecosystem.set_defaults(handler=_run_ecosystem)
 
+    from phoenix.cli_agents import add_agent_commands
+
+    add_agent_commands(commands, _Parser)
+
     api = commands.add_parser("api", help="serve the HTTP API")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8888)

@@ -78,7 +78,7 @@ CAPABILITIES = [
     Capability(
         name="spawn",
         title="Spawning agents",
-        available=False,
+        available=True,
         commands=[("spawn agent {name}:{description}", "have the LLM write, test and publish an agent")],
     ),
     Capability(
@@ -189,7 +189,7 @@ Command = Annotated[
 ]
 
 _PROPOSE = re.compile(r"propose\s+(?:(?P<n>\S+)\s+)?improvements?\s+for\s+(?P<topic>.+)", re.I | re.S)
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+SPAWN_NAME_MAX_WORDS = 6  # as phoenix.agents.naming reads `spawn agent NAME: DESCRIPTION`
 
 
 def _strip_prefix(text: str, prefix: str) -> str | None:
@@ -255,10 +255,12 @@ def check_router_text(text: str) -> None:
 
 
 def _parse_spawn(rest: str) -> SpawnCommand:
+    """`NAME: DESCRIPTION` when the text before the first `:` is short enough to be a name (the
+    spawn flow makes it a valid repository name, or says why it cannot); else all description."""
     if not rest:
         raise UsageError(SPAWN_USAGE)
     name, colon, description = rest.partition(":")
-    if colon and _NAME.fullmatch(name.strip()):
+    if colon and name.strip() and len(name.split()) <= SPAWN_NAME_MAX_WORDS:
         if not description.strip():
             raise UsageError(SPAWN_USAGE)
         return SpawnCommand(name=name.strip(), description=description.strip())

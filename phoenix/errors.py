@@ -77,6 +77,13 @@ class CommandFailed(OperationFailed):
     http_status = 502
 
 
+class SpawnAborted(OperationFailed):
+    """A spawned agent's code still failed its tests after its repairs: nothing was published."""
+
+    code = "spawn_aborted"
+    http_status = 502
+
+
 def _error_classes(root: type[PhoenixError] = PhoenixError) -> dict[str, type[PhoenixError]]:
     """Every error class by its code, subclasses defined in other modules included."""
     classes = {root.code: root}

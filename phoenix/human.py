@@ -504,4 +504,14 @@ RENDERERS: dict[str, Callable[[Result, Screen], None]] = {
     "ecosystem.health": _health,
     "run.submitted": _run_submitted,
     "runs.show": _run_show,
+    "agents.import": _ecosystem_import,
 }
+
+
+def _agent_renderers() -> None:
+    from phoenix.human_agents import RENDERERS as AGENT_RENDERERS
+
+    RENDERERS.update(AGENT_RENDERERS)
+
+
+_agent_renderers()

@@ -1,15 +1,21 @@
-"""Tasks of the spawn-agent flow that talk to the LLM: writing an agent's code, and repairing it.
+"""Tasks of the spawn-agent flow that make the agent: its code from the LLM, its repository from the
+template, and its tests.
 
-Retried like `ask-llm` (retryable LLM errors only).  The code's fences are not stripped here: the
-template that assembles the repository does that (`phoenix.agents`), so what the model said is
-what the flow's logs and the TEST_REPORT.md record.
+`write-agent-code` is retried like `ask-llm` (retryable LLM errors only).  The code's fences are
+not stripped here: the template that assembles the repository does that (`phoenix.agents`), so what
+the model said is what the flow's logs and the TEST_REPORT.md record.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from phoenix.agents.cargo import DEFAULT_TIMEOUT_S, TestOutcome, cargo_test, cargo_version
+from phoenix.agents.report import write_test_report
+from phoenix.agents.template import AgentSpec, assemble
 from phoenix.llm.agent_code import CODE_MAX_TOKENS, code_messages, repair_messages
 from phoenix.llm.client import complete
 from phoenix.settings import PhoenixSettings
@@ -30,3 +36,22 @@ def write_agent_code(
     else:
         messages = code_messages(name, description)
     return complete(messages, settings, max_tokens=CODE_MAX_TOKENS, temperature=0.2)
+
+
+@task(name="assemble-agent", cache_policy=NO_CACHE)
+def assemble_agent(folder: Path, agent: AgentSpec, answer: str) -> list[str]:
+    """The agent's repository written into `folder` from the template; the files, relative."""
+    return [path.relative_to(folder).as_posix() for path in assemble(folder, agent, answer)]
+
+
+@task(name="cargo-test", cache_policy=NO_CACHE, task_run_name="cargo-test-{attempt}")
+def test_agent(folder: Path, attempt: int, target_dir: Path) -> TestOutcome:
+    """`cargo test` of the agent (offline through the Debian crate sources when there)."""
+    del attempt  # names the task run: which attempt this was
+    return cargo_test(folder, timeout_s=DEFAULT_TIMEOUT_S, target_dir=target_dir)
+
+
+@task(name="write-test-report", cache_policy=NO_CACHE)
+def record_test_report(folder: Path, outcome: TestOutcome, model: str, attempt: int) -> str:
+    """TEST_REPORT.md in the agent's folder; its Markdown."""
+    return write_test_report(folder, outcome, model, attempt, cargo_version()).read_text()

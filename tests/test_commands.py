@@ -149,7 +149,7 @@ def test_help_marks_every_command_of_a_capability_that_is_not_there_yet() -> Non
         for syntax, _ in entry.commands:
             line = next(line for line in HELP_TEXT.splitlines() if line.strip().startswith(syntax))
             assert line.endswith(NOT_AVAILABLE_MARK) is (not entry.available), line
-    assert {"spawn", "system", "vector-memory"} <= {
+    assert {"system", "vector-memory"} <= {
         name for name, available in capabilities().items() if not available
     }
 

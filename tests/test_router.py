@@ -39,7 +39,7 @@ def test_status_counts_what_phoenix_holds(chat: ChatServer) -> None:
 def test_status_lists_the_routers_capabilities(phoenix_home) -> None:
     status = router(command="status")
     assert status["capabilities"] == capabilities()
-    assert status["capabilities"]["propose"] is True and status["capabilities"]["spawn"] is False
+    assert status["capabilities"]["propose"] is True and status["capabilities"]["spawn"] is True
 
 
 def test_status_reads_the_settings_the_flows_read(phoenix_home, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,7 +79,7 @@ def test_memory_routes_round_trip(phoenix_home) -> None:
     [
         ("ecosystem abc", "usage_error", ECOSYSTEM_USAGE),
         ("ecosystem abc build", "not_found", "No imported repository"),
-        ("spawn agent x: y", "not_available", "Spawning agents is not available yet"),
+        ("spawn agent ***: y", "bad_input", "cannot name an agent"),
         ("system restart", "not_available", "Running system commands is not available yet"),
         ("memory vector-store hello", "not_available", "Vector (semantic) memory is not"),
         ("memory vector-search hello", "not_available", "Vector (semantic) memory is not"),

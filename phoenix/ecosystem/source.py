@@ -136,6 +136,11 @@ def credentials_out_of_band(
     return parameters | {name: clean}, _handing_over(clean, credential)
 
 
+def token_for_url(url: str, token: SecretStr) -> AbstractContextManager[None]:
+    """Within this context `resolve_source(url)` clones with `token`, which no parameter carries."""
+    return _handing_over(url, UrlCredential(login=TOKEN_LOGIN, secret=token))
+
+
 @contextmanager
 def _handing_over(url: str, credential: UrlCredential) -> Iterator[None]:
     reset = _handed_over.set({**(_handed_over.get() or {}), url: credential})

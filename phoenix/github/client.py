@@ -9,10 +9,11 @@ header in git's environment (`RepoSource.git_environment`): never in argv, `.git
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from phoenix.ecosystem.source import RepoSource
 from phoenix.github.gate import CheckRun, CommitStatus, PullFacts, Review
@@ -106,3 +107,80 @@ def pull_facts(repo: Repository, number: int) -> PullFacts:
     return PullFacts(
         author=pull.user.login, head_sha=sha, statuses=statuses, check_runs=runs, reviews=reviews
     )
+
+
+class PushedTree(BaseModel):
+    """What `push_tree` left on the forge."""
+
+    sha: str  # the branch's head
+    base_sha: str  # the base branch's head it starts from
+    changed: bool  # the branch's files differ from the base's
+    pushed: bool  # False: the branch already held exactly these files
+
+
+def push_tree(
+    source: Path,
+    clone_url: str,
+    token: SecretStr,
+    base: str,
+    branch: str,
+    message: str,
+    workdir: Path,
+    first_readme: str,
+) -> PushedTree:
+    """Put exactly the files of `source` on `branch`, one commit on top of `base`, and push it.
+
+    The branch starts from the base branch's head, so a pull request from it merges; a repository
+    with no base branch yet gets one, holding only `first_readme`.  `branch == base` pushes straight
+    to the base (a fast-forward).  A branch that already holds these files is left alone, so a
+    re-run changes nothing; otherwise a PR branch is replaced (it is Phoenix's own).
+    `workdir` is emptied and used as the clone.
+    """
+    from git import Actor, Repo
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    repo = Repo.init(workdir, initial_branch=base)
+    author = Actor(*COMMITTER)
+    environment = RepoSource(url=clone_url, name=source.name, owner=None, token=token).git_environment()
+    with repo.git.custom_environment(**environment):
+        heads = _remote_heads(repo, clone_url)
+        if base in heads:
+            repo.git.fetch(clone_url, f"+refs/heads/{base}:refs/remotes/origin/{base}")
+            repo.git.checkout("-B", branch, f"origin/{base}")
+        else:
+            (workdir / "README.md").write_text(first_readme)
+            repo.git.add(A=True)
+            repo.index.commit("Start the repository", author=author, committer=author)
+            repo.git.push(clone_url, f"HEAD:refs/heads/{base}")
+            if branch != base:
+                repo.git.checkout("-B", branch)
+        base_commit = repo.head.commit
+        _replace_files(workdir, source)
+        repo.git.add(A=True)
+        if repo.is_dirty(index=True, untracked_files=True):
+            repo.index.commit(message, author=author, committer=author)
+        head = repo.head.commit
+        if branch != base and branch in heads:
+            repo.git.fetch(clone_url, f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
+            remote = repo.commit(f"origin/{branch}")
+            if remote.tree == head.tree and base_commit in (remote, *remote.parents):
+                return PushedTree(sha=remote.hexsha, base_sha=base_commit.hexsha,
+                                  changed=remote.tree != base_commit.tree, pushed=False)  # fmt: skip
+        replace = "+" if branch != base else ""
+        repo.git.push(clone_url, f"{replace}HEAD:refs/heads/{branch}")
+    return PushedTree(sha=head.hexsha, base_sha=base_commit.hexsha,
+                      changed=head.tree != base_commit.tree, pushed=True)  # fmt: skip
+
+
+def _remote_heads(repo: Any, clone_url: str) -> set[str]:
+    listing = repo.git.ls_remote("--heads", clone_url)
+    return {line.split("refs/heads/", 1)[1] for line in listing.splitlines() if "refs/heads/" in line}
+
+
+def _replace_files(workdir: Path, source: Path) -> None:
+    """The working tree becomes `source`'s files (its `.git` and build output excluded)."""
+    for entry in workdir.iterdir():
+        if entry.name != ".git":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    shutil.copytree(source, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git", "target"))

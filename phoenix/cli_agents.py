@@ -1,0 +1,102 @@
+"""`phoenix spawn`, `phoenix agents …` and `phoenix pr …`: the agents Phoenix makes, and their
+pull requests (docs/design.md, "Command line").
+
+`phoenix spawn` runs its flow in this process rather than on the local service, so that each stage
+(generate, assemble, cargo test, publish, pull request, enforce) reaches this terminal's stderr as it
+happens; a spawn takes tens of seconds, so the second that importing Prefect costs does not show.
+`phoenix pr` talks to the forge directly (as a person's browser would), as the local reviewer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from phoenix.errors import UsageError
+from phoenix.settings import load_settings
+
+PR_HELP = "pull requests on the forge (the local forge: you are its reviewer)"
+
+
+def add_agent_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    """The parsers of spawn, agents and pr, added to `phoenix`'s subcommands."""
+    spawn = commands.add_parser("spawn", help="the LLM writes a Rust agent; test, publish, PR")
+    spawn.add_argument("text", nargs="+", help="NAME: DESCRIPTION, or a DESCRIPTION alone")
+    spawn.add_argument(
+        "--tier", choices=["free", "paid", "enterprise"], default=None,
+        help="default: read from the description (paid and enterprise agents are private)",
+    )  # fmt: skip
+    spawn.add_argument(
+        "--no-wait", action="store_true",
+        help="submit the run to `phoenix serve`, print its id and return",
+    )  # fmt: skip
+    spawn.set_defaults(handler=run_spawn)
+
+    agents = commands.add_parser("agents", help="the agents Phoenix has spawned")
+    verbs = agents.add_subparsers(dest="action", required=True, parser_class=parser_class)
+    verbs.add_parser("list", help="every agent, newest last")
+    verbs.add_parser("show", help="one agent: its repository, PR and test report").add_argument("id")
+    importing = verbs.add_parser("import", help="import an agent's repository into the ecosystem")
+    importing.add_argument("id")
+    importing.add_argument("--no-build", action="store_true", help="import only, do not build")
+    agents.set_defaults(handler=run_agents)
+
+    pulls = commands.add_parser("pr", help=PR_HELP)
+    actions = pulls.add_subparsers(dest="action", required=True, parser_class=parser_class)
+    actions.add_parser("list", help="pull requests of the repositories Phoenix publishes to")
+    actions.add_parser("approve", help="approve ID (OWNER/REPO#N) as the reviewer").add_argument("id")
+    merge = actions.add_parser("merge", help="merge ID when CI and approval allow it")
+    merge.add_argument("id")
+    merge.add_argument("--method", choices=["merge", "squash", "rebase"], default=None,
+                       help="default: PHOENIX_MERGE_METHOD (merge)")  # fmt: skip
+    pulls.set_defaults(handler=run_pr)
+
+
+def run_spawn(options: argparse.Namespace) -> dict[str, Any]:
+    from phoenix.agents.naming import parse_spawn_command
+
+    text = " ".join(options.text).strip()
+    if not text:
+        raise UsageError("spawn needs NAME: DESCRIPTION (or a description)")
+    request = parse_spawn_command(f"spawn agent {text}")
+    parameters = {
+        "description": request.description, "name": request.name.display, "tier": options.tier,
+    }  # fmt: skip
+    from phoenix.cli import _prepare_prefect, _submit
+
+    if options.no_wait:
+        return _submit("spawn-agent", parameters)
+    _prepare_prefect()
+    from flows import one_line_per_failure_on_console, run_flow
+
+    one_line_per_failure_on_console()
+    return dict(run_flow("spawn-agent", parameters))
+
+
+def run_agents(options: argparse.Namespace) -> dict[str, Any]:
+    from phoenix.cli import run_flow
+
+    if options.action == "list":
+        return dict(run_flow("agents", {"action": "list"}))
+    parameters: dict[str, Any] = {"action": options.action, "agent_id": options.id}
+    if options.action == "import":
+        parameters["build"] = not options.no_build
+    return dict(run_flow("agents", parameters))
+
+
+def run_pr(options: argparse.Namespace) -> dict[str, Any]:
+    from phoenix.github import pulls
+    from phoenix.github.access import forge_access
+    from phoenix.github.settings import load_github_settings
+
+    github = load_github_settings(os.environ)
+    access = forge_access(load_settings(), github)
+    if options.action == "list":
+        return {"items": [pull.model_dump(mode="json") for pull in pulls.list_pulls(access)]}
+    if options.action == "approve":
+        from phoenix.cli import _prepare_prefect
+
+        _prepare_prefect()  # an approval resumes the enforcer runs waiting for it
+        return dict(pulls.approve(access, options.id))
+    return dict(pulls.merge(access, options.id, options.method or github.merge_method))

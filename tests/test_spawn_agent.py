@@ -1,0 +1,220 @@
+"""`phoenix spawn` end to end, the way a person uses it: a scripted LLM writes the code, cargo tests
+it, the local forge (real HTTP, git, its own CI runner) gets the repository and the pull request,
+the enforcer waits (Paused in Prefect) until CI is green and the reviewer approves, then merges.
+
+Slow by nature (cargo builds tokio twice: Phoenix's test and the forge's CI), so the module shares
+one PHOENIX_HOME, and the long path is one test that checks each step as it goes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.conftest import ChatServer, cli_environment, require_tool, wait_for
+
+PHOENIX = shutil.which("phoenix") or "phoenix"
+GOOD = (
+    "Here is the module:\n```rust\nuse std::time::Duration;\n\npub async fn run() {\n"
+    '    tokio::time::sleep(Duration::from_millis(1)).await;\n    println!("weather: sunny");\n}\n```\n'
+)
+BAD = 'pub async fn run() {\n    let temperature: u32 = "warm";\n}\n'
+SCAFFOLD = (
+    "Cargo.toml", "README.md", "agent.json", "TEST_REPORT.md", ".gitignore", "src/main.rs",
+    "src/lib.rs", "src/generated.rs", "tests/smoke.rs", ".github/workflows/ci-tests.yml",
+    ".github/workflows/build-deploy.yml", ".github/workflows/marketplace.yml",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def spawn_env(
+    tmp_path_factory: pytest.TempPathFactory, chat_server_url: str
+) -> Iterator[dict[str, str]]:
+    require_tool("git", "cargo")
+    from phoenix.forge.server import stop_forge
+    from phoenix.settings import load_settings
+
+    with cli_environment(
+        tmp_path_factory, chat_server_url, "spawn", MANDATE_GITHUB_CI="true",
+        PHOENIX_PR_WATCH_SECONDS="1", PHOENIX_LLM_TIMEOUT="20",
+    ) as env:  # fmt: skip
+        env.pop("GITHUB_PAT", None)
+        try:
+            yield env
+        finally:
+            stop_forge(load_settings({"PHOENIX_HOME": env["PHOENIX_HOME"]}))
+
+
+def phoenix(
+    env: dict[str, str], *arguments: str, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PHOENIX, *arguments], env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=Path(env["PHOENIX_HOME"]).parent,  # not the checkout: as a person types it anywhere
+    )  # fmt: skip
+
+
+def as_json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    return json.loads(done.stdout)
+
+
+def forge_tokens(env: dict[str, str]) -> dict[str, str]:
+    return json.loads((Path(env["PHOENIX_HOME"]) / "forge" / "credentials.json").read_text())
+
+
+def bot_repo(env: dict[str, str], name: str) -> Any:
+    """The agent's repository as the bot sees it (the forge started if a spawn has not)."""
+    from phoenix.github.access import local_forge_access
+    from phoenix.github.client import connect
+    from phoenix.settings import load_settings
+
+    access = local_forge_access(load_settings({"PHOENIX_HOME": env["PHOENIX_HOME"]}))
+    return connect(access.api_url, access.token).get_repo(f"phoenix-agents/{name}")
+
+
+def test_an_agent_is_repaired_tested_published_and_merged_once_ci_and_the_reviewer_allow(
+    spawn_env: dict[str, str], chat_server_url: str, tmp_path: Path
+) -> None:
+    chat = ChatServer(chat_server_url)
+    chat.reset()
+    chat.control(replies=[BAD, GOOD])
+
+    done = phoenix(spawn_env, "spawn", "Météo / Bot 2: reports the weather every hour")
+    assert done.returncode == 0, done.stderr
+    stages = ("generate (first draft)", "cargo test (attempt 1)", "generate (repair 1)",
+              "cargo test (attempt 2)", "publish (repository)", "pull request", "enforce")  # fmt: skip
+    for stage in stages:
+        assert f"spawn meteo-bot-2: {stage}" in done.stderr, done.stderr
+    assert "Agent meteo-bot-2" in done.stdout and "awaiting_" in done.stdout, done.stdout
+    repair = chat.requests()[-1]["messages"]
+    assert "mismatched types" in repair[-1]["content"]  # the compiler's error went back to the LLM
+
+    agents = as_json(phoenix(spawn_env, "--json", "agents", "list"))["items"]
+    assert [agent["name"] for agent in agents] == ["meteo-bot-2"]
+    agent = agents[0]
+    assert agent["status"] in ("awaiting_ci", "awaiting_approval"), agent
+    assert agent["test_report"]["passed"] is True and agent["attempts"] == 2
+    assert agent["tier"] == "free" and agent["pr_number"] == 1
+
+    repo = bot_repo(spawn_env, "meteo-bot-2")
+    assert repo.private is False
+    pull = repo.get_pull(1)
+    assert pull.title == "Spawn agent: meteo-bot-2" and "PASSED" in pull.body
+    assert pull.head.ref == f"evolve/spawn-{agent['id']}"
+    head = repo.get_commit(pull.head.sha)
+    wait_for(lambda: head.get_combined_status().state == "success", timeout_s=300, interval_s=1)
+    assert not repo.get_pull(1).merged  # CI alone is not enough: no one has approved
+
+    approved = phoenix(spawn_env, "pr", "approve", f"phoenix-agents/meteo-bot-2#{pull.number}")
+    assert approved.returncode == 0, approved.stderr
+
+    def merged() -> bool:
+        shown = as_json(phoenix(spawn_env, "--json", "agents", "show", agent["id"]))
+        return shown["status"] == "merged"
+
+    wait_for(merged, timeout_s=120, interval_s=1)
+    assert repo.get_pull(1).merged
+
+    clone = tmp_path / "clone"  # a public agent clones with no credentials at all
+    subprocess.run(
+        ["git", "clone", "-q", repo.clone_url, str(clone)], check=True, timeout=60,
+        env={"PATH": os.environ["PATH"], "GIT_TERMINAL_PROMPT": "0", "HOME": str(tmp_path)},
+    )  # fmt: skip
+    missing = [path for path in SCAFFOLD if not (clone / path).is_file()]
+    assert not missing, missing
+    assert "weather: sunny" in (clone / "src" / "generated.rs").read_text()
+
+    # Spawning the same name again changes nothing: the same agent, repository and pull request.
+    chat.control(replies=[GOOD])
+    again = as_json(
+        phoenix(spawn_env, "--json", "spawn", "Météo / Bot 2: reports the weather every hour")
+    )
+    assert again["id"] == agent["id"] and again["status"] == "merged", again
+    assert [r.name for r in repo.organization.get_repos()] == ["meteo-bot-2"]
+    assert repo.get_pulls(state="all").totalCount == 1
+
+    assert_no_token_anywhere(spawn_env)
+
+
+def assert_no_token_anywhere(env: dict[str, str]) -> None:
+    """Not in a file of the home (but the 0600 credentials file), a log, a DuckDB row, a Prefect
+    parameter or log line, or any process's command line."""
+    tokens = list(forge_tokens(env).values())
+    home = Path(env["PHOENIX_HOME"])
+    kept = home / "forge" / "credentials.json"
+    for path in home.rglob("*"):
+        if path.is_file() and path != kept and "target" not in path.parts:
+            data = path.read_bytes()
+            assert not any(token.encode() in data for token in tokens), path
+    for process in psutil.process_iter(["cmdline", "environ"]):
+        line = " ".join(process.info["cmdline"] or [])
+        assert not any(token in line for token in tokens), line
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["spawn-agent", "enforce-pr"]))
+        )
+        assert runs
+        for run in runs:
+            assert not any(token in json.dumps(run.parameters, default=str) for token in tokens)
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id for run in runs]))
+        )
+        assert not any(token in log.message for log in logs for token in tokens)
+
+
+def test_code_that_stays_broken_aborts_before_anything_is_created_remotely(
+    spawn_env: dict[str, str], chat_server_url: str
+) -> None:
+    from github import UnknownObjectException
+
+    chat = ChatServer(chat_server_url)
+    chat.reset()
+    chat.control(replies=[BAD, BAD, BAD])
+    done = phoenix(
+        spawn_env | {"PHOENIX_SPAWN_REPAIRS": "1"}, "--json", "spawn", "broken-bot: never compiles"
+    )
+    assert done.returncode == 1, done.stderr
+    result = as_json(done)
+    assert result["code"] == "spawn_aborted" and result["status"] == "aborted"
+    assert result["test_report"]["passed"] is False and result["attempts"] == 2
+    assert "openai/scripted" in result["message"] and "Nothing was published" in result["message"]
+    assert result["repo_url"] is None and result["pr_url"] is None
+    with pytest.raises(UnknownObjectException):
+        bot_repo(spawn_env, "broken-bot")
+    shown = as_json(phoenix(spawn_env, "--json", "agents", "show", result["id"]))
+    assert shown["status"] == "aborted"
+
+    human = phoenix(spawn_env | {"PHOENIX_SPAWN_REPAIRS": "0"}, "spawn", "broken-bot: never compiles")
+    assert human.returncode == 1
+    assert "Agent broken-bot" in human.stdout and "failed (exit status" in human.stdout
+    assert "error: cargo test still failed after 1 attempt" in human.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["spawn", "***: does things"], "cannot name an agent"),
+        (["spawn", "weather-bot:"], "has no description"),
+        (["spawn", "--tier", "gold", "weather-bot: x"], "invalid choice"),
+        (["agents", "show", "nope"], "No agent with id 'nope'"),
+        (["pr", "approve", "not a pull"], "does not name a pull request"),
+    ],
+)
+def test_bad_input_is_refused_clearly(
+    spawn_env: dict[str, str], arguments: list[str], expected: str
+) -> None:
+    done = phoenix(spawn_env, *arguments, timeout=120)
+    assert done.returncode in (1, 2) and expected in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
