@@ -93,9 +93,14 @@ class SpawnProgress:
         else:
             update_progress_artifact(self.artifact, percent, description=description)
 
-    def finish(self, status: str) -> None:
+    def finish(self, status: str) -> dict[str, Any]:
+        """The stages' timeline, for the result: when each started, seconds into the spawn."""
         if self.artifact is not None:
             update_progress_artifact(self.artifact, 100.0, description=f"spawn {self.agent}: {status}")
+        return {
+            "stages": [{"stage": label, "started_s": round(at, 3)} for label, at in self.timings],
+            "duration_s": round(time.monotonic() - self.started, 3),
+        }
 
 
 @flow(name="spawn-agent", flow_run_name=spawn_run_name, validate_parameters=True)
@@ -196,9 +201,9 @@ def _aborted(
     if model == LOCAL_MODEL:
         reason += " " + EMBEDDED_MODEL_NOTE
     record = save_agent(store, record.model_copy(update={"status": "aborted", "error": reason}))
-    progress.finish("aborted")
+    timeline = progress.finish("aborted")
     get_run_logger().error(reason)
-    return failed_result(record.shown() | {"waiting_for": None}, SpawnAborted(reason))
+    return failed_result(record.shown() | {"waiting_for": None} | timeline, SpawnAborted(reason))
 
 
 def _publish(
