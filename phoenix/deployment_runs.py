@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from phoenix.agents.naming import name_from_description, normalise_agent_name
 from phoenix.ecosystem.source import split_credentials
 from phoenix.errors import BadInput, NotFound, PhoenixError, UsageError
 from phoenix.settings import MAX_ORCHS
@@ -117,21 +118,40 @@ class EcosystemParameters(_Parameters):
         return {"command": self.command.strip().lower(), "repo_id": self.repo_id, "args": self.args}
 
 
+class SpawnParameters(_Parameters):
+    description: Text
+    name: str | None = None
+    tier: Literal["free", "paid", "enterprise"] | None = None
+
+    def deployment_parameters(self) -> dict[str, Any]:
+        """The parameters, once the flow's own checks of the name pass (`BadInput` otherwise): a
+        name that cannot name an agent is refused now, not by a run that fails later."""
+        description = " ".join(self.description.split())
+        name = self.name.strip() if self.name and self.name.strip() else None
+        if name is not None:
+            normalise_agent_name(name)
+        else:
+            name_from_description(description)
+        return {"description": description, "name": name, "tier": self.tier}
+
+
 PARAMETERS: dict[str, type[_Parameters]] = {
     "propose-improvements": ProposeParameters,
     "import-and-build-repo": ImportParameters,
     "ecosystem-command": EcosystemParameters,
+    "spawn-agent": SpawnParameters,
 }
 
 
 def is_long(flow: str, parameters: dict[str, Any]) -> bool:
     """Whether `flow` with `parameters` is a long operation, which may run asynchronously.
 
-    Long: propose (any N), import with build (the flow builds unless `build` is false), and the
-    ecosystem's `build`.  Everything else (memory, list, show, status, stop, a repository
-    command, the router, speak) stays synchronous: RFC 7240 lets a server ignore a preference.
+    Long: propose (any N), import with build (the flow builds unless `build` is false), the
+    ecosystem's `build`, and spawn-agent (an LLM, cargo test and a pull request).  Everything else
+    (memory, list, show, status, stop, a repository command, the router, speak) stays synchronous:
+    RFC 7240 lets a server ignore a preference.
     """
-    if flow == "propose-improvements":
+    if flow in ("propose-improvements", "spawn-agent"):
         return True
     if flow == "import-and-build-repo":
         return parameters.get("build", True) is not False

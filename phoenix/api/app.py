@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from phoenix import __version__
 from phoenix.api.auth import bearer_dependency
-from phoenix.api.routers import command, ecosystem, flows, memory, runs, system
+from phoenix.api.routers import agents, command, ecosystem, flows, memory, pulls, runs, system
 from phoenix.errors import PhoenixError
 
 logger = logging.getLogger("phoenix.api")
@@ -36,12 +36,16 @@ def create_app(api_token: str, local_imports: bool = False) -> FastAPI:
         title="Phoenix",
         version=__version__,
         description="LLM agents orchestrated by Prefect: router, propose-improvements, memory,"
-        " ecosystem.  Errors are `{message, code}` with the status each route documents.",
+        " ecosystem, spawned agents and their pull requests.  Errors are `{message, code}` with the"
+        " status each route documents.",
     )
     app.state.local_imports = local_imports
     secured = [Depends(bearer_dependency(api_token))]
     app.include_router(system.public_router)
-    routers = (system.router, command.router, memory.router, ecosystem.router, flows.router, runs.router)
+    routers = (
+        system.router, command.router, memory.router, ecosystem.router, flows.router, runs.router,
+        agents.router, pulls.router,
+    )  # fmt: skip
     for router in routers:
         app.include_router(router, dependencies=secured)
     routes = [

@@ -6,7 +6,7 @@ OpenAPI document is the truth: a value the schema allows is never refused with a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -38,12 +38,13 @@ STATUS_DESCRIPTIONS = {
     400: "Unusable value or command (codes bad_input, usage_error)",
     401: "Missing or wrong bearer token",
     403: "The forge refused the credentials (access_denied)",
-    404: "No such repository, memory, flow or route (not_found)",
+    404: "No such repository, agent, pull request, memory, flow or route (not_found)",
     409: "Conflicts with the current state, e.g. a running service (conflict)",
     422: "Malformed request: the body or a parameter does not match the schema (malformed)",
     500: "The operation failed (failed)",
     501: "Not provided by this version (not_available)",
-    502: "What ran failed: a build, a command, the LLM; the body keeps the result's data",
+    502: "What ran failed: a build, a command, the LLM, a spawn (spawn_aborted); the body keeps the"
+    " result's data",
     503: "The state store is busy (busy), or no runner serves the deployment an asynchronous run"
     " needs (not_served: start `phoenix serve`)",
 }
@@ -189,3 +190,110 @@ class RepoCommandResponse(BaseModel):
     stderr: str
     timed_out: bool
     duration_s: float
+
+
+# --- agents and their pull requests -----------------------------------------------------------------
+
+AGENT_ID = r"^[0-9a-f]{10}$"
+"""A spawned agent's id (`phoenix agents list`): never `spawn`."""
+
+
+class SpawnRequest(BaseModel):
+    """What the agent does; its name and tier are made from the description unless given."""
+
+    description: Text = Field(description="What the agent does, in plain words.")
+    name: Annotated[str, Field(max_length=200)] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Its name (made into a repository and crate name); a name with no letters or"
+        " digits is refused (400). Default: the description's first words.",
+    )
+    tier: Literal["free", "paid", "enterprise"] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="free (public repository), paid or enterprise (private). Default: read from"
+        " the description (enterprise/premium, paid/monetize, else free).",
+    )
+
+
+class TestReport(BaseModel):
+    __test__ = False  # not a pytest class, whatever its name
+    passed: bool
+    exit_code: int | None
+    duration_s: float | None
+
+
+class AgentResponse(BaseModel):
+    """An agent's record (`phoenix agents show`); a spawn adds what its pull request waits for."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str
+    description: str
+    tier: str
+    status: str = Field(description="generating, aborted, pushed, awaiting_ci, awaiting_approval,"
+                        " merged, refused, timed_out")  # fmt: skip
+    repo_url: str | None
+    pr_number: int | None
+    pr_url: str | None
+    model: str | None = Field(description="The model that wrote its code.")
+    attempts: int | None = Field(description="cargo test runs (1 + repairs).")
+    error: str | None = Field(description="Why it aborted, or what its pull request waits for.")
+    test_report: TestReport | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class SpawnResponse(AgentResponse):
+    waiting_for: str | None = Field(
+        default=None, description="awaiting_ci / awaiting_approval: the unmet conditions."
+    )
+
+
+class AgentListResponse(BaseModel):
+    items: list[AgentResponse]
+
+
+class AgentImportRequest(BaseModel):
+    build: bool = Field(default=False, description="Also build it (import only by default).")
+
+
+class PullResponse(BaseModel):
+    """A pull request on the forge (a row of `phoenix pr list`)."""
+
+    id: str = Field(description="owner/repo#number")
+    repo: str
+    number: int
+    state: str = Field(description="open or closed")
+    merged: bool
+    head_sha: str
+    ci: str = Field(description="CI over every commit status and check run of the head.")
+    approvals: list[str] = Field(description="Who approved it, its author not counted.")
+    title: str
+    url: str
+
+
+class PullListResponse(BaseModel):
+    items: list[PullResponse]
+
+
+class ApproveResponse(BaseModel):
+    id: str
+    approved_by: str
+    review_id: int
+    head_sha: str
+    resumed_runs: list[str] = Field(description="The enforce-pr runs the approval woke.")
+
+
+class MergeRequest(BaseModel):
+    method: Literal["merge", "squash", "rebase"] | SkipJsonSchema[None] = Field(
+        default=None, description="Default: PHOENIX_MERGE_METHOD (merge)."
+    )
+
+
+class MergeResponse(BaseModel):
+    id: str
+    merged: bool
+    merge_sha: str
+    method: str
+    head_sha: str
+    merged_by: str | None
+    reason: str
