@@ -286,3 +286,63 @@ def test_a_name_the_forge_cannot_take_is_a_usage_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == "error: The forge cannot issue that token: invalid account name"
+
+
+def test_repository_listings_show_what_each_account_may_see(forge: ForgeHome) -> None:
+    forge.tokens["carol"] = server.issue_token(forge.settings, "carol", "acme")["token"]
+    alice = forge.github("alice")
+    alice.get_user().create_repo("listed-mine", auto_init=True)
+    alice.get_organization("acme").create_repo("listed-secret", private=True)
+    alice.get_organization("acme").create_repo("listed-open")
+
+    def mine(user: str, **options: str) -> list[str]:
+        return [r.full_name for r in forge.github(user).get_user().get_repos(**options)]
+
+    def of_acme(github: Github) -> list[str]:
+        return [r.full_name for r in github.get_organization("acme").get_repos()]
+
+    listed = mine("alice")
+    assert {"alice/listed-mine", "acme/listed-secret", "acme/listed-open"} <= set(listed)
+    assert listed == sorted(listed, key=str.lower)  # GitHub's default order: full_name
+    carol = mine("carol")  # a member of acme, owning nothing
+    assert "acme/listed-secret" in carol and not [n for n in carol if not n.startswith("acme/")]
+    assert not [n for n in mine("eve") if n.startswith("acme/")]
+    assert "acme/listed-secret" in mine("alice", visibility="private")
+    assert "alice/listed-mine" not in mine("alice", visibility="private")
+    assert mine("alice", affiliation="owner") == [n for n in listed if n.startswith("alice/")]
+
+    assert "acme/listed-secret" in of_acme(forge.github("carol"))
+    for outsider in (forge.github("eve"), forge.github(None)):
+        shown = of_acme(outsider)
+        assert "acme/listed-open" in shown and "acme/listed-secret" not in shown
+    # A page at a time, following GitHub's Link header, lists the same.
+    paged = Github(auth=Auth.Token(forge.tokens["alice"]), base_url=server.api_url(forge.url),
+                   per_page=2, retry=None, seconds_between_requests=0)  # fmt: skip
+    assert [r.full_name for r in paged.get_user().get_repos()] == listed
+    assert paged.get_user().get_repos().totalCount == len(listed) > 2
+
+
+def test_pulls_are_listed_by_state_with_their_times(forge: ForgeHome, tmp_path: Path) -> None:
+    repo = forge.github("alice").get_user().create_repo("pulled", auto_init=True)
+    work = tmp_path / "pulled"
+    head = push_branch(forge, work, "alice/pulled", "one", {"one.txt": "1\n"})
+    push_branch(forge, work, "alice/pulled", "two", {"two.txt": "2\n"})
+    first = repo.create_pull(base="main", head="one", title="one", body="")
+    repo.create_pull(base="main", head="two", title="two", body="")
+    first.merge()
+
+    def numbers(state: str) -> list[int]:
+        return [p.number for p in repo.get_pulls(state=state)]
+
+    assert (numbers("open"), numbers("closed"), numbers("all")) == ([2], [1], [2, 1])
+    [merged] = repo.get_pulls(state="closed")
+    assert merged.merged and merged.merged_at is not None and merged.created_at is not None
+    assert merged.created_at <= merged.merged_at
+    assert (merged.user.login, merged.head.ref, merged.head.sha, merged.base.ref) == (
+        "alice", "one", head, "main",
+    )  # fmt: skip
+    [waiting] = repo.get_pulls(state="open")
+    assert (waiting.merged, waiting.merged_at, waiting.mergeable) == (False, None, True)
+    with pytest.raises(GithubException) as bad:
+        list(repo.get_pulls(state="merged"))
+    assert bad.value.status == 422
