@@ -107,6 +107,7 @@ def test_a_passing_crate_is_pending_then_success(forge: Forge, tmp_path: Path) -
     assert "passed" in status.description and "exit 0" in status.description
     assert status.target_url == f"{forge.url}/alice/good-crate/ci/{sha}"
     assert status.creator.login == "phoenix-ci[bot]"
+    assert forge.github("alice").get_user("phoenix-ci[bot]").type == "Bot"  # as github-actions[bot]
     log = httpx.get(status.target_url, timeout=10)  # a public repository: anyone reads its CI log
     assert log.status_code == 200 and log.headers["content-type"].startswith("text/plain")
     assert "test adds ... ok" in log.text and "state: success" in log.text

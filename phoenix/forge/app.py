@@ -234,8 +234,8 @@ def create_app(
     @app.get(api + "/orgs/{login}")
     def account(request: Request, login: str) -> Json:
         found = store.account(login)
-        wanted = "Organization" if "/orgs/" in request.url.path else "User"
-        if found is None or found["kind"] != wanted:
+        wanted = ("Organization",) if "/orgs/" in request.url.path else ("User", "Bot")
+        if found is None or found["kind"] not in wanted:
             raise fail(404, "Not Found")
         return payloads.account(links(request), found)
 
