@@ -1,0 +1,169 @@
+"""Agents and pull requests over real HTTP: a `phoenix api` process on a fresh PHOENIX_HOME, the
+scripted chat server as its model, its own local forge (started on demand by the first call that
+needs it, stopped when the module ends).
+
+The spawn that runs here is the cheap one: code that never compiles, with no repair, aborts after
+one `cargo test` (a tokio build) before anything is created on the forge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ChatServer, require_tool
+from tests.test_api import TOKEN, UNKNOWN_ID, start_api, stop_api
+
+BROKEN = 'pub async fn run() {\n    let x: u32 = "no";\n}\n'
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    from phoenix.forge.server import stop_forge
+    from phoenix.settings import load_settings
+
+    home = tmp_path_factory.mktemp("api-agents") / "home"
+    yield home
+    stop_forge(load_settings({"PHOENIX_HOME": str(home)}))
+
+
+@pytest.fixture(scope="module")
+def api(
+    home: Path, chat_server_url: str, monkeypatch_module: pytest.MonkeyPatch
+) -> Iterator[httpx.Client]:
+    for name in ("GITHUB_PAT", "GITHUB_API_URL", "MANDATE_GITHUB_CI"):  # the local forge, defaults
+        monkeypatch_module.delenv(name, raising=False)
+    process, base = start_api(
+        home,
+        home.parent,
+        {
+            "PHOENIX_LLM_MODEL": "openai/scripted",
+            "PHOENIX_LLM_API_BASE": f"{chat_server_url}/v1",
+            "PHOENIX_LLM_API_KEY": "sk-api-agents-secret",
+            "PHOENIX_LLM_TIMEOUT": "20",
+            "PHOENIX_SPAWN_REPAIRS": "0",
+        },
+    )
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=600
+    ) as client:
+        yield client
+    stop_api(process)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def error_of(reply: httpx.Response, status: int) -> dict[str, Any]:
+    assert reply.status_code == status, reply.text
+    body = reply.json()
+    assert body["message"] and body["code"], body
+    return body
+
+
+def test_a_fresh_home_has_no_agents_and_no_pull_requests(api: httpx.Client) -> None:
+    assert api.get("/api/agents").json() == {"items": []}
+    reply = api.get("/api/pulls")  # starts the home's forge, whose bot sees no repository yet
+    assert reply.status_code == 200, reply.text
+    assert reply.json() == {"items": []}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/agents"),
+        ("POST", "/api/agents/spawn"),
+        ("GET", f"/api/agents/{UNKNOWN_ID}"),
+        ("POST", f"/api/agents/{UNKNOWN_ID}/import"),
+        ("GET", "/api/pulls"),
+        ("POST", "/api/pulls/acme/webapp/1/approve"),
+        ("POST", "/api/pulls/acme/webapp/1/merge"),
+    ],
+)
+def test_every_route_needs_the_bearer_token(api: httpx.Client, method: str, path: str) -> None:
+    reply = httpx.request(method, f"{api.base_url}{path}", json={"description": "a weather bot"})
+    assert error_of(reply, 401)["code"] == "http_401"
+    assert reply.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    ("body", "query", "status", "expected"),
+    [
+        ({"description": "reports the weather", "name": "***"}, "", 400, "cannot name an agent"),
+        ({"description": "!!! ???"}, "", 400, "No name can be made"),
+        # Checked before anything is submitted, whichever way the spawn would run.
+        ({"description": "reports the weather", "name": "***"}, "?wait=false", 400, "cannot name"),
+        ({"description": ""}, "", 422, "description"),
+        ({"description": "   "}, "", 422, "description"),
+        ({"name": "weather-bot"}, "", 422, "description"),
+        ({"description": "x", "tier": "gold"}, "", 422, "tier"),
+    ],
+)
+def test_bad_spawn_input_is_refused_before_the_llm_is_asked(
+    api: httpx.Client,
+    chat_server_url: str,
+    body: dict[str, Any],
+    query: str,
+    status: int,
+    expected: str,
+) -> None:
+    chat = ChatServer(chat_server_url)
+    chat.reset()
+    body = error_of(api.post(f"/api/agents/spawn{query}", json=body), status)
+    assert expected in body["message"]
+    assert chat.stats()["requests"] == 0
+    assert api.get("/api/agents").json() == {"items": []}  # no record was started either
+
+
+def test_unknown_agents_are_404_and_spawn_is_not_an_id(api: httpx.Client) -> None:
+    assert error_of(api.get(f"/api/agents/{UNKNOWN_ID}"), 404)["code"] == "not_found"
+    assert error_of(api.post(f"/api/agents/{UNKNOWN_ID}/import"), 404)["code"] == "not_found"
+    assert error_of(api.get("/api/agents/not-an-id"), 404)["code"] == "http_404"
+    reply = api.get("/api/agents/spawn")
+    assert error_of(reply, 405)["code"] == "http_405"
+    assert reply.headers["Allow"] == "POST"
+
+
+def test_pull_requests_unknown_or_malformed(api: httpx.Client) -> None:
+    unknown = api.post("/api/pulls/phoenix-agents/no-such-agent/1/approve")
+    assert "phoenix-agents/no-such-agent" in error_of(unknown, 404)["message"]
+    assert error_of(api.post("/api/pulls/phoenix-agents/no-such-agent/1/merge"), 404)
+    assert error_of(api.post("/api/pulls/acme/webapp/0/approve"), 422)["code"] == "malformed"
+    assert error_of(api.post("/api/pulls/acme/webapp/seven/approve"), 422)
+    assert error_of(api.post("/api/pulls/acme/webapp/1/merge", json={"method": "gold"}), 422)
+    assert error_of(api.get("/api/pulls?state=merged"), 422)
+
+
+def test_code_that_never_compiles_is_a_502_with_the_record_kept(
+    api: httpx.Client, chat_server_url: str
+) -> None:
+    require_tool("cargo")
+    chat = ChatServer(chat_server_url)
+    chat.reset()
+    chat.control(replies=[BROKEN])
+    reply = api.post("/api/agents/spawn", json={"description": "never compiles", "name": "broken-bot"})
+    aborted = error_of(reply, 502)
+    assert aborted["code"] == "spawn_aborted" and aborted["type"] == "error"
+    assert aborted["status"] == "aborted" and aborted["name"] == "broken-bot"
+    assert aborted["attempts"] == 1 and aborted["test_report"]["passed"] is False
+    assert "openai/scripted" in aborted["message"] and "Nothing was published" in aborted["message"]
+    assert aborted["repo_url"] is None and aborted["pr_url"] is None
+    assert aborted["waiting_for"] is None
+    assert chat.stats()["requests"] == 1  # no repair: PHOENIX_SPAWN_REPAIRS=0
+
+    shown = api.get(f"/api/agents/{aborted['id']}")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["status"] == "aborted" and shown.json()["error"] == aborted["error"]
+    listed = api.get("/api/agents").json()["items"]
+    assert [item["id"] for item in listed] == [aborted["id"]]
+    assert api.get("/api/pulls").json() == {"items": []}  # nothing reached the forge
+
+    refused = error_of(api.post(f"/api/agents/{aborted['id']}/import"), 400)
+    assert "has no repository" in refused["message"]
