@@ -646,14 +646,19 @@ async def serve_git(request: Request, forge: Forge, owner: str, name: str, rest:
             )
         return JSONResponse({"message": "Permission denied"}, status_code=403)
     path_info = f"/{repo['owner_login']}/{repo['name']}.git/{rest}"
+    full_name = f"{repo['owner_login']}/{repo['name']}"
     finished = None
     runner = forge.ci
     if rest == "git-receive-pack" and request.method == "POST" and runner is not None:
         before = await run_in_threadpool(runner.heads, repo)
 
         async def finished(exit_status: int) -> None:
-            if exit_status == 0:
+            if exit_status != 0:
+                return
+            try:
                 await run_in_threadpool(runner.pushed, repo, before)
+            except Exception:  # the push itself succeeded: CI trouble must not fail it
+                logger.exception("phoenix-ci: could not queue the push to %s", full_name)
 
     login = user["login"] if user else None
     return await git_http.serve(request, forge.root, path_info, login, finished)
