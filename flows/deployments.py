@@ -39,6 +39,7 @@ SERVED_FLOWS = {
     "import-and-build-repo": "flows.ecosystem:import_and_build_repo",
     "ecosystem-command": "flows.ecosystem:ecosystem_command_flow",
     "service-health": "flows.service_health:service_health",
+    "enforce-pr": "flows.enforce_pr:enforce_pr",
 }
 
 

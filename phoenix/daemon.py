@@ -34,7 +34,7 @@ from phoenix import __version__
 from phoenix.api_token import resolve_api_token
 from phoenix.ecosystem.environment import without_own_virtualenv
 from phoenix.errors import OperationFailed, PhoenixError, error_class_for
-from phoenix.managed_server import ManagedServer, pid_alive
+from phoenix.managed_server import ManagedServer, ServerRecord, pid_alive
 from phoenix.settings import PhoenixSettings, load_settings
 
 STARTUP_TIMEOUT_S = 180.0
@@ -53,6 +53,7 @@ CONFIG_NAMES = frozenset(
         "MANDATE_GITHUB_CI",
         "TESTING_MANDATORY",
         "BASE_BRANCH",
+        "PR_APPROVAL_TIMEOUT_HOURS",
         "CAOS_FREE_TIER",
         "X402_ENABLED",
         "SIMULATED_TOOLS_MOCK",
@@ -185,6 +186,24 @@ def connect(settings: PhoenixSettings, environ: Mapping[str, str]) -> ServiceCli
         return None
     token, _ = resolve_api_token(settings)
     wanted = {"settings": settings_fingerprint(environ, token), "code": code_fingerprint()}
+    record = ensure_service(settings, environ)
+    if record.labels.get("settings") != wanted["settings"]:
+        print(
+            "phoenix: this shell's environment differs from the running service's; running in this"
+            " process (slower). `phoenix server stop` lets the next command restart the service"
+            " with this environment.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
+    return ServiceClient(record.url, token)
+
+
+def ensure_service(settings: PhoenixSettings, environ: Mapping[str, str]) -> ServerRecord:
+    """This home's service, started with `environ`'s service environment if none runs (or one of
+    older code), whatever PHOENIX_CLI_IN_PROCESS says: the enforcer's runner lives there."""
+    token, _ = resolve_api_token(settings)
+    wanted = {"settings": settings_fingerprint(environ, token), "code": code_fingerprint()}
     server = service(settings)
     record = server.running(HEALTH_TIMEOUT_S)
     if record is None or record.labels.get("code") != wanted["code"]:
@@ -209,16 +228,7 @@ def connect(settings: PhoenixSettings, environ: Mapping[str, str]) -> ServiceCli
                     labels=wanted,
                     cwd=server.folder,
                 )
-    if record.labels.get("settings") != wanted["settings"]:
-        print(
-            "phoenix: this shell's environment differs from the running service's; running in this"
-            " process (slower). `phoenix server stop` lets the next command restart the service"
-            " with this environment.",
-            file=sys.stderr,
-            flush=True,
-        )
-        return None
-    return ServiceClient(record.url, token)
+    return record
 
 
 def _replace_or_refuse_a_hung_service(server: ManagedServer, code: str) -> None:
@@ -254,7 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     ensure_prefect_api(settings)
     from phoenix.api.server import serve_api
+    from phoenix.enforcer_host import start_enforcer_host
 
+    start_enforcer_host()  # waiting enforce-pr runs resume here (threads; the API is not delayed)
     serve_api(host="127.0.0.1", port=options.port, local_imports=True)  # the CLI's own caller
 
 
