@@ -199,3 +199,27 @@ def test_ci_off_posts_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         assert commit.get_combined_status().total_count == 0
     finally:
         server.stop_forge(forge.settings)
+
+
+def test_the_bot_and_the_reviewer_list_the_organisations_private_repositories(
+    phoenix_home: Path,
+) -> None:
+    require_tool("git")
+    from phoenix.github.access import LOCAL_ORG, local_forge_access
+    from phoenix.github.client import connect
+
+    settings = load_settings()
+    access = local_forge_access(settings)
+    try:
+        assert access.reviewer is not None
+        bot = connect(access.api_url, access.token)
+        reviewer = connect(access.api_url, access.reviewer.token)
+        bot.get_organization(LOCAL_ORG).create_repo("agent-a", private=True)
+        wanted = f"{LOCAL_ORG}/agent-a"
+        for who in (bot, reviewer):
+            assert wanted in [r.full_name for r in who.get_user().get_repos()]
+            assert [r.full_name for r in who.get_organization(LOCAL_ORG).get_repos()] == [wanted]
+        outsider = Github(base_url=access.api_url, retry=None)  # anonymous: public ones only
+        assert list(outsider.get_organization(LOCAL_ORG).get_repos()) == []
+    finally:
+        server.stop_forge(settings)
