@@ -5,6 +5,7 @@ block (docs/design.md, "Environment"), so a deployment can be configured in the 
 on one machine.
 """
 
+from blocks.github import GitHubBlock, resolve_github_settings
 from blocks.llm import LLMSettings, resolve_settings
 
-__all__ = ["LLMSettings", "resolve_settings"]
+__all__ = ["GitHubBlock", "LLMSettings", "resolve_github_settings", "resolve_settings"]

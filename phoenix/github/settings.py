@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
-from phoenix.settings import validate_environment
+from phoenix.settings import SettingsError, validate_environment
 
 MergeMethod = Literal["merge", "squash", "rebase"]
 
@@ -83,6 +83,32 @@ class GitHubSettings(BaseModel):
         return self.token is None or not self.token.get_secret_value()
 
 
-def load_github_settings(environ: Mapping[str, str]) -> GitHubSettings:
-    """The settings in `environ`; a blank variable counts as unset.  Raises `SettingsError`."""
-    return validate_environment(GitHubSettings, VARIABLES, environ, heading="Invalid setting: ")
+def load_github_settings(
+    environ: Mapping[str, str], fallback: Mapping[str, Any] | None = None
+) -> GitHubSettings:
+    """The settings in `environ`; a blank variable counts as unset.  Raises `SettingsError`.
+
+    `fallback` (a saved `phoenix-github` block's fields, `blocks.github.resolve_github_settings`)
+    fills only the fields the environment leaves unset: the environment wins, so one machine can
+    override what a deployment's block says.
+    """
+    settings = validate_environment(GitHubSettings, VARIABLES, environ, heading="Invalid setting: ")
+    filled = {
+        field: value
+        for field, value in (fallback or {}).items()
+        if field in GitHubSettings.model_fields
+        and field not in settings.model_fields_set
+        and value is not None
+    }
+    if not filled:
+        return settings
+    try:
+        return GitHubSettings.model_validate(
+            {**filled, **settings.model_dump(include=settings.model_fields_set)}
+        )
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
+            for e in error.errors()
+        )
+        raise SettingsError(f"Invalid setting in the phoenix-github block: {problems}") from None
