@@ -40,6 +40,7 @@ SERVED_FLOWS = {
     "ecosystem-command": "flows.ecosystem:ecosystem_command_flow",
     "service-health": "flows.service_health:service_health",
     "enforce-pr": "flows.enforce_pr:enforce_pr",
+    "spawn-agent": "flows.spawn_agent:spawn_agent",
 }
 
 

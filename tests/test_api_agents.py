@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ChatServer, require_tool
+from tests.conftest import ChatServer, cli_environment, require_tool, wait_for
 from tests.test_api import TOKEN, UNKNOWN_ID, start_api, stop_api
 
 BROKEN = 'pub async fn run() {\n    let x: u32 = "no";\n}\n'
@@ -167,3 +167,53 @@ def test_code_that_never_compiles_is_a_502_with_the_record_kept(
 
     refused = error_of(api.post(f"/api/agents/{aborted['id']}/import"), 400)
     assert "has no repository" in refused["message"]
+
+
+@pytest.fixture(scope="module")
+def served_api(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> Iterator[httpx.Client]:
+    """`phoenix serve` (serving spawn-agent/phoenix) and `phoenix api` on one PHOENIX_HOME."""
+    from tests.test_async_api import deployments_ready, start_serve, stop_serve
+
+    require_tool("cargo")
+    with cli_environment(
+        tmp_path_factory, chat_server_url, "api-agents-async", PHOENIX_SPAWN_REPAIRS="0",
+        PHOENIX_LLM_TIMEOUT="20",
+    ) as env:  # fmt: skip
+        for name in ("GITHUB_PAT", "GITHUB_API_URL", "MANDATE_GITHUB_CI"):
+            env.pop(name, None)
+        serve = start_serve(env)
+        try:
+            wait_for(lambda: deployments_ready(("spawn-agent/phoenix",)), timeout_s=60)
+            process, base = start_api(Path(env["PHOENIX_HOME"]), tmp_path_factory.mktemp("cwd"), env)
+            try:
+                with httpx.Client(
+                    base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120
+                ) as client:
+                    yield client
+            finally:
+                stop_api(process)
+        finally:
+            stop_serve(serve)
+
+
+def test_an_async_spawn_is_followed_to_its_aborted_record(
+    served_api: httpx.Client, chat_server_url: str
+) -> None:
+    from tests.test_async_api import assert_accepted, follow
+
+    chat = ChatServer(chat_server_url)
+    chat.reset()
+    chat.control(replies=[BROKEN])
+    reply = served_api.post(
+        "/api/agents/spawn",
+        json={"description": "never compiles either", "name": "late-bot", "tier": "paid"},
+        headers={"Prefer": "respond-async"},
+    )
+    accepted = assert_accepted(reply)
+    document = follow(served_api, accepted["status_url"])
+    assert document["state_type"] == "COMPLETED", document
+    result = document["result"]
+    assert result["code"] == "spawn_aborted" and result["status"] == "aborted", result
+    assert result["name"] == "late-bot" and result["tier"] == "paid"
+    shown = served_api.get(f"/api/agents/{result['id']}")
+    assert shown.status_code == 200 and shown.json()["status"] == "aborted", shown.text
