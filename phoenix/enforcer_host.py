@@ -134,6 +134,42 @@ def check_of(parameters: Mapping[str, Any]) -> Any:
     )  # fmt: skip
 
 
+def revive_crashed_suspensions() -> list[str]:
+    """Reschedule the enforce-pr runs that crashed right after they suspended.
+
+    A suspending run's process takes a moment to exit after the run shows Paused; a service stopped
+    in that moment (`phoenix server stop` just after a spawn returned) kills it, and Prefect records
+    the wait as Crashed.  Such a run (Paused, then Crashed) only needs to look at its PR again: it
+    is scheduled anew, re-evaluates, and suspends again or finishes.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Scheduled
+
+    revived = []
+    with get_client(sync_client=True) as client:
+        crashed = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[ENFORCER])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CRASHED]))
+            ),
+        )
+        for run in crashed:
+            history = sorted(client.read_flow_run_states(run.id), key=lambda s: s.timestamp)
+            if len(history) >= 2 and history[-2].type == StateType.PAUSED:
+                client.set_flow_run_state(run.id, Scheduled(), force=True)
+                log.info("rescheduled enforce-pr run %s, killed as it suspended", run.id)
+                revived.append(str(run.id))
+    return revived
+
+
 def watch_once(now: datetime | None = None) -> list[str]:
     """One look at every Paused enforce-pr run; returns the ids of the runs it resumed."""
     from prefect.exceptions import FlowPauseTimeout, NotPausedError
@@ -141,7 +177,7 @@ def watch_once(now: datetime | None = None) -> list[str]:
 
     from phoenix.github.pulls import paused_enforcers
 
-    resumed = []
+    resumed = revive_crashed_suspensions()
     for run in paused_enforcers():
         try:
             why = should_resume(run, now or datetime.now(UTC))
