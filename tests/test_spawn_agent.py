@@ -112,6 +112,7 @@ def test_an_agent_is_repaired_tested_published_and_merged_once_ci_and_the_review
     head = repo.get_commit(pull.head.sha)
     wait_for(lambda: head.get_combined_status().state == "success", timeout_s=300, interval_s=1)
     assert not repo.get_pull(1).merged  # CI alone is not enough: no one has approved
+    wait_for(lambda: enforcer_states(repo.full_name) == ["PAUSED"], timeout_s=60, interval_s=0.5)
 
     approved = phoenix(spawn_env, "pr", "approve", f"phoenix-agents/meteo-bot-2#{pull.number}")
     assert approved.returncode == 0, approved.stderr
@@ -142,6 +143,21 @@ def test_an_agent_is_repaired_tested_published_and_merged_once_ci_and_the_review
     assert repo.get_pulls(state="all").totalCount == 1
 
     assert_no_token_anywhere(spawn_env)
+
+
+def enforcer_states(full_name: str) -> list[str]:
+    """The state of each enforce-pr run of the repository: Paused while it waits (no process
+    holds the wait)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["enforce-pr"])))
+    return [
+        run.state_type.value
+        for run in runs
+        if run.state_type is not None and run.parameters.get("repo") == full_name
+    ]
 
 
 def assert_no_token_anywhere(env: dict[str, str]) -> None:
@@ -218,3 +234,18 @@ def test_bad_input_is_refused_clearly(
     done = phoenix(spawn_env, *arguments, timeout=120)
     assert done.returncode in (1, 2) and expected in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_embedded_model_cannot_write_rust_and_the_spawn_says_so(spawn_env: dict[str, str]) -> None:
+    """No model configured: the embedded SmolLM2 writes the code, cargo rejects it, and the abort
+    names the model and says how to configure a real one (docs/design.md, the embedded defaults)."""
+    env = {k: v for k, v in spawn_env.items() if not k.startswith("PHOENIX_LLM_")}
+    env |= {"PHOENIX_SPAWN_REPAIRS": "0", "PHOENIX_LLM_TIMEOUT": "300"}
+    done = phoenix(env, "--json", "spawn", "tiny-bot: prints hello")
+    assert done.returncode == 1, done.stderr
+    result = as_json(done)
+    assert result["code"] == "spawn_aborted" and result["model"] == "local/smollm2"
+    assert result["test_report"]["passed"] is False
+    assert "written by local/smollm2" in result["message"]
+    assert "embedded model cannot write compiling Rust" in result["message"]
+    assert "PHOENIX_LLM_MODEL" in result["message"]
