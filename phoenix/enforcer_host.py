@@ -285,7 +285,8 @@ def hand_to_enforcer(parameters: dict[str, Any], wait_s: float) -> dict[str, Any
     from phoenix.settings import load_settings
 
     ensure_enforcer_served(load_settings())
-    run = run_deployment(DEPLOYMENT, parameters=parameters, timeout=0)
+    # Not a subflow of the spawn: a subflow cannot suspend, and the enforcer outlives the spawn.
+    run = run_deployment(DEPLOYMENT, parameters=parameters, timeout=0, as_subflow=False)
     deadline = time.monotonic() + wait_s
     with get_client(sync_client=True) as client:
         while True:
