@@ -270,6 +270,15 @@ PROBES: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None, int]]
     ("POST", "/api/flows/router/run", {"command": "help"}, None, 200),
     ("GET", "/api/runs/00000000-0000-4000-8000-000000000000", None, None, 404),
     ("GET", "/api/runs/not-a-run-id", None, None, 422),
+    ("GET", "/api/agents", None, None, 200),
+    ("POST", "/api/agents/spawn", {"description": "x", "name": "***"}, None, 400),
+    ("POST", "/api/agents/spawn", {"description": " "}, None, 422),
+    ("GET", f"/api/agents/{UNKNOWN_ID}", None, None, 404),
+    ("POST", f"/api/agents/{UNKNOWN_ID}/import", None, None, 404),
+    # Not a forge call: the local forge is not started in this home (tests/test_api_agents.py).
+    ("GET", "/api/pulls", None, {"state": "merged"}, 422),
+    ("POST", "/api/pulls/acme/webapp/0/approve", None, None, 422),
+    ("POST", "/api/pulls/acme/webapp/1/merge", {"method": "gold"}, None, 422),
 ]
 
 
@@ -308,7 +317,7 @@ def test_every_route_is_documented_and_answers_only_documented_statuses(api: htt
     documented = {
         (method.upper(), path) for path, operations in document["paths"].items() for method in operations
     }
-    assert documented == _api_routes(create_app("x").routes) and len(documented) == 18
+    assert documented == _api_routes(create_app("x").routes) and len(documented) == 25
     probed: set[tuple[str, str]] = set()
     for method, path, body, params, status in PROBES:
         template, operation = _operation(document["paths"], method, path)

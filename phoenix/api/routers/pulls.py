@@ -47,7 +47,7 @@ def _pull_id(owner: str, repo: str, number: int) -> Any:
     return PullId(owner=owner, repo=repo, number=number)
 
 
-@router.get("", response_model=PullListResponse, responses=error_responses(403, 502))
+@router.get("", response_model=PullListResponse, responses=error_responses(422, 403, 502))
 def list_pulls(
     state: Annotated[
         Literal["open", "closed", "all"], Query(description="Which pull requests.")
