@@ -16,9 +16,10 @@ test) it never holds the process: it returns the awaiting document at once.
 The result is always the document `{"repo", "number", "pr_url", "status", "reason", "head_sha",
 "ci", "approvals", "merge_sha"}`, status merged, refused, timed_out, awaiting_ci or
 awaiting_approval.  A refusal or a timeout ends the run **Failed** — red in the UI, its state
-message the reason — with the document as the failed state's data: a caller holding the state reads
-it with `state.result(raise_on_failure=False)` (`run_enforcer` does), and `phoenix runs show` /
-`hand_to_enforcer` read it back from Prefect's result storage.
+message the reason — and the failed state's data is `PullRefused(reason, document)`: a caller
+holding the state reads it with `state.result(raise_on_failure=False)` and takes `.document`
+(`run_enforcer`, `hand_to_enforcer` do; the latter from Prefect's result storage); `phoenix runs
+show` prints the reason.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from prefect.context import FlowRunContext
 from prefect.flow_runs import suspend_flow_run
 from prefect.states import Failed, State
 
-from phoenix.github.pulls import deadline_of
+from phoenix.github.pulls import PullRefused, deadline_of
 from phoenix.github.settings import load_github_settings
 from tasks.github import (
     PullCheck,
@@ -156,10 +157,11 @@ def _final(document: dict[str, Any]) -> dict[str, Any] | State[Any]:
         return document
     get_run_logger().error("%s#%s not merged: %s", document["repo"], document["number"],
                            document["reason"])  # fmt: skip
-    return Failed(message=document["reason"], data=document)
+    return Failed(message=document["reason"], data=PullRefused(document["reason"], document))
 
 
 def run_enforcer(**parameters: Any) -> dict[str, Any]:
     """Run `enforce-pr` in this process and return its document, refused or not."""
     state = enforce_pr(**parameters, return_state=True)
-    return state.result(raise_on_failure=False)  # type: ignore[no-any-return]
+    result = state.result(raise_on_failure=False)
+    return result.document if isinstance(result, PullRefused) else result  # type: ignore[no-any-return]

@@ -306,6 +306,10 @@ def final_document(state: Any, parameters: Mapping[str, Any]) -> dict[str, Any]:
         result = state.result(raise_on_failure=False)
     except Exception as error:  # result storage unreadable from here
         result = error
+    from phoenix.github.pulls import PullRefused
+
+    if isinstance(result, PullRefused) and result.document:
+        return dict(result.document)
     if isinstance(result, dict):
         return dict(result)
     return {

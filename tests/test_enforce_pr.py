@@ -19,7 +19,7 @@ from phoenix import daemon
 from phoenix.enforcer_host import ensure_enforcer_served, hand_to_enforcer, watch_once
 from phoenix.github.access import ForgeAccess, local_forge_access
 from phoenix.github.client import connect, ensure_pull, ensure_repository, push_folder
-from phoenix.github.pulls import approve
+from phoenix.github.pulls import PullRefused, approve
 from phoenix.settings import PhoenixSettings, load_settings
 from tests.conftest import require_tool, wait_for
 
@@ -176,7 +176,8 @@ def test_a_pr_nobody_approves_times_out(bench: Bench) -> None:
     run = finished(document["run_id"], timeout_s=120)
     assert run.state.type.value == "FAILED"
     assert (run.state.message or "").startswith("timed out after"), run.state.message
-    assert run.state.result(raise_on_failure=False)["status"] == "timed_out"
+    refusal = run.state.result(raise_on_failure=False)
+    assert isinstance(refusal, PullRefused) and refusal.document["status"] == "timed_out"
     assert not repo.get_pull(pull.number).merged
 
 
@@ -204,3 +205,26 @@ def test_a_pr_waiting_across_a_restart_of_the_service_still_merges(bench: Bench)
     run = finished(run_id)  # the new service's watcher resumes it, its runner runs it
     assert run.state.type.value == "COMPLETED", run.state
     assert repo.get_pull(pull.number).merged
+
+
+def test_in_process_the_enforcer_returns_the_wait_and_the_agent_record_follows(bench: Bench) -> None:
+    from flows.enforce_pr import run_enforcer
+    from phoenix.store import open_store
+    from phoenix.store.agents import AgentRecord, get_agent, save_agent
+
+    repo, pull = bench.open_pull()
+    store = open_store()
+    save_agent(store, AgentRecord(id="agent-1", name="weather", status="publishing"))
+    rules = parameters(pull, repo, require_ci=True, require_approval=False, agent_id="agent-1")
+
+    waiting = run_enforcer(**rules)  # not a deployment's run: it returns instead of suspending
+    assert waiting["status"] == "awaiting_ci" and waiting["ci"] == "none", waiting
+    record = get_agent(open_store(), "agent-1")
+    assert record.status == "awaiting_ci" and record.error == waiting["reason"]
+
+    repo.get_commit(pull.head.sha).create_status("error", context="phoenix-ci")
+    refused = run_enforcer(**rules)
+    assert refused["status"] == "refused" and "phoenix-ci (error)" in refused["reason"]
+    record = get_agent(open_store(), "agent-1")
+    assert record.status == "refused" and "phoenix-ci" in (record.error or "")
+    assert not repo.get_pull(pull.number).merged

@@ -41,6 +41,24 @@ _SHORT = re.compile(rf"^({_NAME})/({_NAME})(?:#|/)(\d+)$")
 _URL_PATH = re.compile(rf"^/(?:api/v3/)?(?:repos/)?({_NAME})/({_NAME})/pulls?/(\d+)/?$")
 
 
+class PullRefused(OperationFailed):
+    """The enforcer did not merge a PR (refused or timed out); `document` is its whole result.
+
+    The failed `enforce-pr` run's data: its message is the unmet condition, and whoever reads the
+    run's result gets the document back (pickled by Prefect: `__reduce__` keeps the document).
+    """
+
+    code = "pr_refused"
+    http_status = 409
+
+    def __init__(self, message: str, document: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.document = document or {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.document))
+
+
 class PullId(BaseModel):
     """One pull request: `owner/repo#number`."""
 
