@@ -37,6 +37,7 @@ def api(
 ) -> Iterator[httpx.Client]:
     for name in ("GITHUB_PAT", "GITHUB_API_URL", "MANDATE_GITHUB_CI"):  # the local forge, defaults
         monkeypatch_module.delenv(name, raising=False)
+    monkeypatch_module.setenv("PHOENIX_FORGE_CI", "off")  # no cargo test of the pushes below
     process, base = start_api(
         home,
         home.parent,
@@ -167,6 +168,47 @@ def test_code_that_never_compiles_is_a_502_with_the_record_kept(
 
     refused = error_of(api.post(f"/api/agents/{aborted['id']}/import"), 400)
     assert "has no repository" in refused["message"]
+
+
+def test_a_pull_request_is_listed_approved_by_the_reviewer_and_merged(
+    api: httpx.Client, home: Path, tmp_path: Path
+) -> None:
+    """A PR the bot opened on the API's forge (as a spawn would), carried through the API."""
+    require_tool("git")
+    from phoenix.github.access import local_forge_access
+    from phoenix.github.client import connect, ensure_pull, ensure_repository, push_folder
+    from phoenix.settings import load_settings
+
+    access = local_forge_access(load_settings({"PHOENIX_HOME": str(home)}))
+    repo = ensure_repository(
+        connect(access.api_url, access.token), "phoenix-agents", "api-bot", private=True,
+        description="t",
+    )  # fmt: skip
+    (tmp_path / "README.md").write_text("# api-bot\n")
+    push_folder(tmp_path, repo.clone_url, "main", access.token, "Start")
+    (tmp_path / "src.rs").write_text("pub async fn run() {}\n")
+    push_folder(tmp_path, repo.clone_url, "feature", access.token, "Agent code")
+    pull = ensure_pull(repo, "feature", "main", "Spawn agent: api-bot", "report")
+    path = f"/api/pulls/phoenix-agents/api-bot/{pull.number}"
+
+    [listed] = api.get("/api/pulls").json()["items"]
+    assert listed["id"] == f"phoenix-agents/api-bot#{pull.number}"
+    assert (listed["state"], listed["merged"], listed["approvals"]) == ("open", False, [])
+    assert "approv" in error_of(api.post(f"{path}/merge"), 409)["message"]
+
+    approved = api.post(f"{path}/approve")
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["approved_by"] == "reviewer"
+    assert approved.json()["head_sha"] == listed["head_sha"]
+    assert api.get("/api/pulls?state=open").json()["items"][0]["approvals"] == ["reviewer"]
+
+    merged = api.post(f"{path}/merge", json={"method": "squash"})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["merged"] is True and merged.json()["method"] == "squash"
+    assert merged.json()["merged_by"] == "reviewer"
+    assert api.get("/api/pulls?state=open").json() == {"items": []}
+    assert error_of(api.post(f"{path}/approve"), 409)["code"] == "conflict"
+    assert error_of(api.post(f"{path}/merge"), 409)["code"] == "conflict"
 
 
 @pytest.fixture(scope="module")
