@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 
 from phoenix import daemon
 from phoenix.enforcer_host import ensure_enforcer_served, hand_to_enforcer, watch_once
@@ -21,6 +26,7 @@ from phoenix.github.access import ForgeAccess, local_forge_access
 from phoenix.github.client import connect, ensure_pull, ensure_repository, push_folder
 from phoenix.github.pulls import PullRefused, approve
 from phoenix.settings import PhoenixSettings, load_settings
+from tasks.artifacts import artifact_key
 from tests.conftest import require_tool, wait_for
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
@@ -133,6 +139,12 @@ def test_a_waiting_pr_pauses_ignores_the_authors_approval_and_merges_after_the_r
     assert repo.get_branch("main").commit.sha == result["merge_sha"] == merged.merge_commit_sha
     assert result["approvals"] == ["reviewer"]
     assert_no_secret_in_prefect(bench, run_id)
+
+    key = artifact_key("pr", f"{repo.full_name}-{pull.number}")
+    with get_client(sync_client=True) as client:
+        shown = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    statuses = {line for a in shown for line in str(a.data).splitlines() if "| status |" in line}
+    assert statuses == {"| status | **awaiting_approval** |", "| status | **merged** |"}
 
 
 def test_a_failed_ci_status_is_refused_naming_the_failing_context(bench: Bench) -> None:
