@@ -132,6 +132,8 @@ def spawn_agent(
     )  # fmt: skip
     store = open_store(settings)
     existing = find_agent_named(store, agent_name.repo)
+    if existing is not None and existing.created_at is not None:  # agent.json keeps its birth
+        spec = spec.model_copy(update={"created_at": existing.created_at})
     record = AgentRecord(
         id=existing.id if existing else uuid.uuid4().hex[:10], name=agent_name.repo,
         description=description, tier=chosen_tier.value.lower(), status="generating",

@@ -70,14 +70,18 @@ def forge_tokens(env: dict[str, str]) -> dict[str, str]:
     return json.loads((Path(env["PHOENIX_HOME"]) / "forge" / "credentials.json").read_text())
 
 
-def bot_repo(env: dict[str, str], name: str) -> Any:
-    """The agent's repository as the bot sees it (the forge started if a spawn has not)."""
+def bot_client(env: dict[str, str]) -> Any:
+    """PyGithub as the bot (the forge started if a spawn has not)."""
     from phoenix.github.access import local_forge_access
     from phoenix.github.client import connect
     from phoenix.settings import load_settings
 
     access = local_forge_access(load_settings({"PHOENIX_HOME": env["PHOENIX_HOME"]}))
-    return connect(access.api_url, access.token).get_repo(f"phoenix-agents/{name}")
+    return connect(access.api_url, access.token)
+
+
+def bot_repo(env: dict[str, str], name: str) -> Any:
+    return bot_client(env).get_repo(f"phoenix-agents/{name}")
 
 
 def test_an_agent_is_repaired_tested_published_and_merged_once_ci_and_the_reviewer_allow(
@@ -133,14 +137,19 @@ def test_an_agent_is_repaired_tested_published_and_merged_once_ci_and_the_review
     assert not missing, missing
     assert "weather: sunny" in (clone / "src" / "generated.rs").read_text()
 
-    # Spawning the same name again changes nothing: the same agent, repository and pull request.
-    chat.control(replies=[GOOD])
-    again = as_json(
-        phoenix(spawn_env, "--json", "spawn", "Météo / Bot 2: reports the weather every hour")
-    )
-    assert again["id"] == agent["id"] and again["status"] == "merged", again
-    assert [r.name for r in repo.organization.get_repos()] == ["meteo-bot-2"]
-    assert repo.get_pulls(state="all").totalCount == 1
+    # Spawning the same name again: the same agent and repository; its new code (a new report) is
+    # a new pull request from the same branch, and a third spawn reuses that open one.
+    for _ in range(2):
+        chat.control(replies=[GOOD])
+        again = as_json(
+            phoenix(spawn_env, "--json", "spawn", "Météo / Bot 2: reports the weather every hour")
+        )
+        assert again["id"] == agent["id"] and again["status"].startswith("awaiting_"), again
+        assert again["pr_number"] == 2
+    organisation = bot_client(spawn_env).get_organization("phoenix-agents")
+    assert [r.name for r in organisation.get_repos()] == ["meteo-bot-2"]
+    assert [p.number for p in repo.get_pulls(state="all")] == [2, 1]
+    assert as_json(phoenix(spawn_env, "--json", "agents", "list"))["items"][0]["id"] == agent["id"]
 
     assert_no_token_anywhere(spawn_env)
 
