@@ -61,25 +61,23 @@ def agents(action: AgentsAction, agent_id: str | None = None, build: bool = True
 
 def _import(record: AgentRecord, build: bool) -> dict[str, Any]:
     """The agent's repository imported (and built): from its current forge, its base branch."""
-    import os
-
+    from blocks.github import resolve_github_settings
     from phoenix.ecosystem.source import token_for_url
     from phoenix.github.access import forge_access
-    from phoenix.github.settings import load_github_settings
     from phoenix.settings import load_settings
 
     if not record.repo_url or record.status == "aborted":
         raise BadInput(
             f"The agent {record.name} ({record.id}) has no repository: its spawn was {record.status}."
         )
-    access = forge_access(load_settings(), load_github_settings(os.environ))
+    github = resolve_github_settings()
+    access = forge_access(load_settings(), github)
     path = urlsplit(record.repo_url).path.strip("/").removesuffix(".git")
     if access.local:  # the local forge's port may have changed since the spawn
         web = access.api_url.removesuffix("/api/v3")
         url = f"{web}/{path}.git"
     else:
         url = record.repo_url.removesuffix(".git") + ".git"
-    branch = load_github_settings(os.environ).base_branch
     with token_for_url(url, access.token) if url.startswith("http") else nullcontext():
-        result = import_and_build_repo(source=url, branch=branch, build=build)
+        result = import_and_build_repo(source=url, branch=github.base_branch, build=build)
     return result | {"agent_id": record.id}

@@ -19,7 +19,6 @@ waiting on its own, Paused in the Prefect UI, and merges when CI and a reviewer 
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -35,13 +34,14 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
+from blocks.github import resolve_github_settings
 from flows.run_names import shorten
 from phoenix.agents.naming import AgentName, name_from_description, normalise_agent_name
 from phoenix.agents.template import AgentSpec, strip_code_fences
 from phoenix.agents.tiers import Visibility, tier_for, visibility_for
 from phoenix.envelope import failed_result
 from phoenix.errors import BadInput, SpawnAborted
-from phoenix.github.settings import GitHubSettings, load_github_settings
+from phoenix.github.settings import GitHubSettings
 from phoenix.settings import LOCAL_MODEL, PhoenixSettings, load_settings
 from phoenix.store import open_store
 from phoenix.store.agents import AgentRecord, find_agent_named, save_agent
@@ -118,7 +118,7 @@ def spawn_agent(
         tier: free (public repository), paid or enterprise (private); none: from the description.
     """
     settings = load_settings()
-    github = load_github_settings(os.environ)
+    github = resolve_github_settings()
     description = " ".join(description.split())
     if not description:
         raise BadInput("Say what the agent should do: `phoenix spawn NAME: DESCRIPTION`.")

@@ -9,16 +9,15 @@ same name reuse what is already there.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
+from blocks.github import resolve_github_settings
 from phoenix.github.access import ForgeAccess, forge_access
 from phoenix.github.client import PushedTree, connect, ensure_pull, ensure_repository, push_tree
-from phoenix.github.settings import load_github_settings
 from phoenix.settings import load_settings
 
 FORGE_RETRIES = {"retries": 2, "retry_delay_seconds": [1, 5]}
@@ -40,7 +39,7 @@ class OpenedPull(BaseModel):
 
 def current_access() -> ForgeAccess:
     """The forge of this process's environment and PHOENIX_HOME (the local one is started)."""
-    return forge_access(load_settings(), load_github_settings(os.environ))
+    return forge_access(load_settings(), resolve_github_settings())
 
 
 @task(name="create-repository", cache_policy=NO_CACHE, **FORGE_RETRIES)
