@@ -130,7 +130,10 @@ def test_a_waiting_pr_pauses_ignores_the_authors_approval_and_merges_after_the_r
     assert state_of(run_id) == "PAUSED" and not repo.get_pull(pull.number).merged
 
     approved = approve(bench.access, f"{repo.full_name}#{pull.number}")
-    assert approved["approved_by"] == "reviewer" and approved["resumed_runs"] == [run_id]
+    assert approved["approved_by"] == "reviewer"
+    # approve resumes the waiting run itself — unless the service's watcher (every 1 s here) saw the
+    # approval first, in the few milliseconds between the review and the resume.
+    assert approved["resumed_runs"] in ([run_id], [])
     run = finished(run_id)
     assert run.state.type.value == "COMPLETED", run.state
     result = run.state.result()
