@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.ecosystem import import_and_build_repo
+from flows.ecosystem import ecosystem_command, import_and_build_repo
 from flows.run_names import shorten
 from phoenix.errors import BadInput, UsageError
 from phoenix.store import open_store
@@ -62,6 +62,7 @@ def agents(action: AgentsAction, agent_id: str | None = None, build: bool = True
 def _import(record: AgentRecord, build: bool) -> dict[str, Any]:
     """The agent's repository imported (and built): from its current forge, its base branch."""
     from blocks.github import resolve_github_settings
+    from phoenix.agents.cargo import offline_cargo_home
     from phoenix.ecosystem.source import token_for_url
     from phoenix.github.access import forge_access
     from phoenix.settings import load_settings
@@ -79,5 +80,10 @@ def _import(record: AgentRecord, build: bool) -> dict[str, Any]:
     else:
         url = record.repo_url.removesuffix(".git") + ".git"
     with token_for_url(url, access.token) if url.startswith("http") else nullcontext():
-        result = import_and_build_repo(source=url, branch=github.base_branch, build=build)
+        result = import_and_build_repo(source=url, branch=github.base_branch, build=False)
+    home = offline_cargo_home(load_settings().home / "agents" / "cargo-home")
+    if home is not None:  # built as Phoenix tested it: from the Debian crate sources, offline
+        ecosystem_command(command="env", repo_id=result["id"], args=[f"CARGO_HOME={home}"])
+    if build:
+        result = ecosystem_command(command="build", repo_id=result["id"])
     return result | {"agent_id": record.id}

@@ -41,6 +41,7 @@ SERVED_FLOWS = {
     "service-health": "flows.service_health:service_health",
     "enforce-pr": "flows.enforce_pr:enforce_pr",
     "spawn-agent": "flows.spawn_agent:spawn_agent",
+    "agents": "flows.agents:agents",
 }
 
 

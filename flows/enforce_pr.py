@@ -24,7 +24,6 @@ show` prints the reason.
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -34,8 +33,8 @@ from prefect.context import FlowRunContext
 from prefect.flow_runs import suspend_flow_run
 from prefect.states import Failed, State
 
+from blocks.github import resolve_github_settings
 from phoenix.github.pulls import PullRefused, deadline_of
-from phoenix.github.settings import load_github_settings
 from tasks.github import (
     PullCheck,
     merge_pull,
@@ -100,7 +99,7 @@ def enforce_pr(
             PR_APPROVAL_TIMEOUT_HOURS.
         agent_id: the spawned agent whose record follows this PR's status (optional).
     """
-    github = load_github_settings(os.environ)
+    github = resolve_github_settings()
     ci = github.require_ci if require_ci is None else require_ci
     approval = github.require_approval if require_approval is None else require_approval
     method = merge_method or github.merge_method

@@ -10,7 +10,6 @@ happens; a spawn takes tens of seconds, so the second that importing Prefect cos
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from phoenix.errors import UsageError
@@ -86,11 +85,11 @@ def run_agents(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_pr(options: argparse.Namespace) -> dict[str, Any]:
+    from blocks.github import resolve_github_settings
     from phoenix.github import pulls
     from phoenix.github.access import forge_access
-    from phoenix.github.settings import load_github_settings
 
-    github = load_github_settings(os.environ)
+    github = resolve_github_settings()
     access = forge_access(load_settings(), github)
     if options.action == "list":
         return {"items": [pull.model_dump(mode="json") for pull in pulls.list_pulls(access)]}
@@ -99,4 +98,5 @@ def run_pr(options: argparse.Namespace) -> dict[str, Any]:
 
         _prepare_prefect()  # an approval resumes the enforcer runs waiting for it
         return dict(pulls.approve(access, options.id))
-    return dict(pulls.merge(access, options.id, options.method or github.merge_method))
+    return dict(pulls.merge(access, options.id, options.method or github.merge_method,
+                            require_ci=github.require_ci))  # fmt: skip

@@ -114,9 +114,9 @@ def should_resume(run: Any, now: datetime) -> str | None:
 
 
 def _github_settings() -> Any:
-    from phoenix.github.settings import load_github_settings
+    from blocks.github import resolve_github_settings
 
-    return load_github_settings(os.environ)
+    return resolve_github_settings()
 
 
 def check_of(parameters: Mapping[str, Any]) -> Any:

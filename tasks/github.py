@@ -1,14 +1,13 @@
 """Tasks on a pull request of the forge: read what its merge gate needs, merge it, hand it to the
 enforcer, and show the gate's state in the Prefect UI.
 
-The forge's address and token come from `forge_access(load_settings(), load_github_settings(...))`
+The forge's address and token come from `forge_access(load_settings(), resolve_github_settings())`
 inside each task: credentials are never a task or flow parameter, so Prefect never stores or shows
 them (docs/design.md §4).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +16,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
+from blocks.github import resolve_github_settings
 from phoenix.github.access import ForgeAccess, forge_access
 from phoenix.github.pulls import PullCheck, PullId, merge_refusal, read_check
-from phoenix.github.settings import MergeMethod, load_github_settings
+from phoenix.github.settings import MergeMethod
 from phoenix.settings import load_settings
 from phoenix.store import open_store
 from phoenix.store.agents import get_agent, save_agent
@@ -35,7 +35,7 @@ class MergeOutcome(BaseModel):
 
 def current_access() -> ForgeAccess:
     """The forge of this process's environment, as the bot (the local forge started if needed)."""
-    return forge_access(load_settings(), load_github_settings(os.environ))
+    return forge_access(load_settings(), resolve_github_settings())
 
 
 def _pull_id(repo: str, number: int) -> PullId:

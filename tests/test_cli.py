@@ -200,7 +200,7 @@ def test_usage_errors_exit_2_with_a_json_error(
 
 
 def test_an_unavailable_capability_is_a_failed_operation(cli_env: dict[str, str]) -> None:
-    code, reply, _ = phoenix(cli_env, "command", "spawn", "agent", "x:", "y")
+    code, reply, _ = phoenix(cli_env, "command", "system", "restart")
     assert code == 1 and reply["code"] == "not_available"
 
 

@@ -137,6 +137,14 @@ def test_an_agent_is_repaired_tested_published_and_merged_once_ci_and_the_review
     assert not missing, missing
     assert "weather: sunny" in (clone / "src" / "generated.rs").read_text()
 
+    # The original's "resurrection": the agent's repository imported into the ecosystem, built, run.
+    imported = phoenix(spawn_env, "--json", "agents", "import", agent["id"])
+    assert imported.returncode == 0, imported.stderr
+    record = as_json(imported)
+    assert record["build_status"] == "Built" and record["agent_id"] == agent["id"], record
+    ran = as_json(phoenix(spawn_env, "--json", "ecosystem", "run", record["id"], "cargo:run"))
+    assert ran["exit_code"] == 0 and "weather: sunny" in ran["stdout"], ran
+
     # Spawning the same name again: the same agent and repository; its new code (a new report) is
     # a new pull request from the same branch, and a third spawn reuses that open one.
     for _ in range(2):

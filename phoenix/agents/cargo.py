@@ -100,6 +100,17 @@ def cargo_version(source: Mapping[str, str] | None = None) -> str:
     return result.stdout.strip() if result.exit_code == 0 else result.stderr.strip()
 
 
+def offline_cargo_home(folder: Path, registry: Path = DEBIAN_REGISTRY) -> Path | None:
+    """A CARGO_HOME (made under `folder`, kept) whose crates-io is the Debian crate sources, so a
+    spawned agent imported into the ecosystem builds and runs as `cargo_test` built it; None when
+    this machine has no such sources (cargo then uses crates.io as usual)."""
+    if not registry.is_dir():
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(SOURCE_REPLACEMENT.format(directory=registry))
+    return folder
+
+
 def cargo_test(
     folder: Path,
     timeout_s: float = DEFAULT_TIMEOUT_S,

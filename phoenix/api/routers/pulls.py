@@ -9,7 +9,6 @@ when `MANDATE_GITHUB_CI`; otherwise 409 naming the unmet condition.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -34,11 +33,11 @@ PULL = "/{owner}/{repo}/{number}"
 
 def _access() -> ForgeAccess:
     """The forge of this process's settings (the local forge started if it does not run)."""
+    from blocks.github import resolve_github_settings
     from phoenix.github.access import forge_access
-    from phoenix.github.settings import load_github_settings
     from phoenix.settings import load_settings
 
-    return forge_access(load_settings(), load_github_settings(os.environ))
+    return forge_access(load_settings(), resolve_github_settings())
 
 
 def _pull_id(owner: str, repo: str, number: int) -> Any:
@@ -80,7 +79,9 @@ def approve(owner: Owner, repo: Repo, number: Number) -> Any:
 def merge(owner: Owner, repo: Repo, number: Number, body: MergeRequest | None = None) -> Any:
     """Merge the pull request as the reviewer, only when the gate allows it (409 with the unmet
     condition otherwise), and only the head the gate evaluated."""
+    from blocks.github import resolve_github_settings
     from phoenix.github import pulls
 
-    method = body.method if body is not None else None
-    return pulls.merge(_access(), _pull_id(owner, repo, number), method)
+    github = resolve_github_settings()
+    method = body.method if body is not None and body.method else github.merge_method
+    return pulls.merge(_access(), _pull_id(owner, repo, number), method, github.require_ci)
