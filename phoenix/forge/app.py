@@ -228,7 +228,7 @@ def create_app(
 
     @app.get(api + "/user")
     def me(request: Request, user: Json = Depends(signed_in)) -> Json:
-        return payloads.account(links(request), user)
+        return payloads.profile(links(request), user)
 
     @app.get(api + "/users/{login}")
     @app.get(api + "/orgs/{login}")
@@ -237,7 +237,7 @@ def create_app(
         wanted = ("Organization",) if "/orgs/" in request.url.path else ("User", "Bot")
         if found is None or found["kind"] not in wanted:
             raise fail(404, "Not Found")
-        return payloads.account(links(request), found)
+        return payloads.profile(links(request), found)
 
     def new_repo(request: Request, owner: Json, user: Json, spec: NewRepo) -> JSONResponse:
         if not repos.valid_name(spec.name):
