@@ -67,7 +67,7 @@ def _import(record: AgentRecord, build: bool) -> dict[str, Any]:
     from phoenix.github.access import forge_access
     from phoenix.settings import load_settings
 
-    if not record.repo_url or record.status == "aborted":
+    if not record.repo_url:
         raise BadInput(
             f"The agent {record.name} ({record.id}) has no repository: its spawn was {record.status}."
         )

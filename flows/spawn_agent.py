@@ -145,12 +145,26 @@ def spawn_agent(
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
 
+    try:
+        return _spawn(store, record, spec, settings, github, folder, progress)
+    except BaseException as error:  # the record must not say "generating" forever
+        reason = "cancelled" if not isinstance(error, Exception) else f"{type(error).__name__}: {error}"
+        save_agent(store, record.model_copy(update={"status": "failed", "error": reason[:2000]}))
+        raise
+
+
+def _spawn(
+    store: Any, record: AgentRecord, spec: AgentSpec, settings: PhoenixSettings,
+    github: GitHubSettings, folder: Path, progress: SpawnProgress,
+) -> dict[str, Any]:  # fmt: skip
+    """Write and test the agent, then publish it or abort: the spawn past its checks."""
+    name = spec.name.repo
     outcome, attempts = _write_and_test(spec, settings, github, folder, progress)
     progress.stage("report")
     report = record_test_report(folder, outcome, settings.llm_model, attempts)
     create_markdown_artifact(
-        report, key=artifact_key("spawn-report", agent_name.repo),
-        description=f"cargo test of {agent_name.repo}, attempt {attempts}",
+        report, key=artifact_key("spawn-report", name),
+        description=f"cargo test of {name}, attempt {attempts}",
     )  # fmt: skip
     record = record.model_copy(
         update={"attempts": attempts, "test_passed": outcome.passed,
@@ -160,10 +174,9 @@ def spawn_agent(
         return _aborted(store, record, settings.llm_model, attempts, progress)
 
     record = _publish(store, record, spec, github, settings, folder, report, progress)
-    progress.finish(record.status)
-    shown = record.shown() | {
-        "waiting_for": record.error if record.status.startswith("awaiting") else None
-    }
+    waiting = record.status.startswith("awaiting")
+    shown = record.shown() | {"waiting_for": record.error if waiting else None}
+    shown |= progress.finish(record.status)
     if record.status in ("refused", "timed_out"):
         return failed_result(shown, SpawnAborted(f"The pull request was refused: {record.error}"))
     return shown
