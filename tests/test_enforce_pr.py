@@ -23,33 +23,25 @@ from prefect.client.schemas.filters import (
 from phoenix import daemon
 from phoenix.enforcer_host import ensure_enforcer_served, hand_to_enforcer, watch_once
 from phoenix.github.access import ForgeAccess, local_forge_access
-from phoenix.github.client import connect, ensure_pull, ensure_repository, push_folder
+from phoenix.github.client import connect
 from phoenix.github.pulls import PullRefused, approve
 from phoenix.settings import PhoenixSettings, load_settings
 from tasks.artifacts import artifact_key
 from tests.conftest import require_tool, wait_for
+from tests.forge_pulls import ForgePulls
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
-class Bench:
+class Bench(ForgePulls):
     """The module's home: a forge, its bot and reviewer, and a local service hosting the enforcer."""
 
     def __init__(self, settings: PhoenixSettings, access: ForgeAccess, work: Path) -> None:
-        self.settings, self.access, self.work = settings, access, work
-        self.bot = connect(access.api_url, access.token)
+        super().__init__(access, work)
+        self.settings = settings
 
-    def open_pull(self) -> tuple[Any, Any]:
-        """A new public repository of phoenix-agents with one PR from `feature` into `main`."""
-        name = f"agent-{uuid.uuid4().hex[:8]}"
-        repo = ensure_repository(self.bot, "phoenix-agents", name, private=False, description="t")
-        folder = self.work / name
-        folder.mkdir()
-        (folder / "README.md").write_text(f"# {name}\n")
-        push_folder(folder, repo.clone_url, "main", self.access.token, "Start")
-        (folder / "src.rs").write_text("pub async fn run() {}\n")
-        push_folder(folder, repo.clone_url, "feature", self.access.token, "Agent code")
-        return repo, ensure_pull(repo, "feature", "main", f"Spawn agent: {name}", "report")
+    def open_pull(self, private: bool = False, prefix: str = "agent") -> tuple[Any, Any]:
+        return super().open_pull(private, prefix)
 
     def secrets(self) -> list[str]:
         assert self.access.reviewer is not None

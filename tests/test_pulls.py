@@ -4,20 +4,17 @@ PR ids in their three accepted forms."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from phoenix.errors import BadInput, Conflict, NotAvailable, NotFound
 from phoenix.github.access import ForgeAccess, local_forge_access
-from phoenix.github.client import connect, ensure_pull, ensure_repository, push_folder
 from phoenix.github.pulls import PullId, approve, list_pulls, merge, parse_pull_id
 from phoenix.settings import load_settings
 from tests.conftest import require_tool
+from tests.forge_pulls import ForgePulls
 
 
 @pytest.mark.parametrize(
@@ -44,21 +41,7 @@ def test_a_bad_pull_id_names_the_accepted_forms(text: str) -> None:
         parse_pull_id(text)
 
 
-class Forge:
-    def __init__(self, access: ForgeAccess, work: Path) -> None:
-        self.access, self.work = access, work
-        self.bot = connect(access.api_url, access.token)
-
-    def open_pull(self, private: bool = False) -> tuple[Any, Any]:
-        name = f"pr-{uuid.uuid4().hex[:8]}"
-        repo = ensure_repository(self.bot, "phoenix-agents", name, private=private, description="t")
-        folder = self.work / name
-        folder.mkdir()
-        (folder / "README.md").write_text(f"# {name}\n")
-        push_folder(folder, repo.clone_url, "main", self.access.token, "Start")
-        (folder / "lib.rs").write_text("pub fn f() {}\n")
-        push_folder(folder, repo.clone_url, "feature", self.access.token, "Code")
-        return repo, ensure_pull(repo, "feature", "main", f"Spawn agent: {name}", "body")
+Forge = ForgePulls
 
 
 @pytest.fixture(scope="module")
