@@ -27,18 +27,20 @@ from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
 
-from prefect import flow, get_run_logger
+from prefect import State, flow, get_run_logger
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
     update_progress_artifact,
 )
+from prefect.states import Cancelled
 
 from blocks.github import resolve_github_settings
 from flows.run_names import shorten
 from phoenix.agents.naming import AgentName, name_from_description, normalise_agent_name
 from phoenix.agents.template import AgentSpec, strip_code_fences
 from phoenix.agents.tiers import Visibility, tier_for, visibility_for
+from phoenix.cancellation import CANCELLED_MESSAGE, RunCancelled, cancel_requested
 from phoenix.envelope import failed_result
 from phoenix.errors import BadInput, SpawnAborted
 from phoenix.github.settings import GitHubSettings
@@ -77,6 +79,9 @@ class SpawnProgress:
         self.artifact: UUID | None = None
 
     def stage(self, stage: str, detail: str = "") -> None:
+        """Announce `stage`; a spawn whose caller went away (Ctrl-C) stops here instead."""
+        if cancel_requested():
+            raise RunCancelled(f"The spawn of {self.agent} was cancelled before {stage}.")
         now = time.monotonic() - self.started
         label = f"{stage} ({detail})" if detail else stage
         self.timings.append((label, now))
@@ -108,7 +113,7 @@ def spawn_agent(
     description: str,
     name: str | None = None,
     tier: Literal["free", "paid", "enterprise"] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State[Any]:
     """Have the LLM write a Rust agent, test it, publish it and carry its pull request to a merge.
 
     Args:
@@ -148,8 +153,12 @@ def spawn_agent(
     try:
         return _spawn(store, record, spec, settings, github, folder, progress)
     except BaseException as error:  # the record must not say "generating" forever
-        reason = "cancelled" if not isinstance(error, Exception) else f"{type(error).__name__}: {error}"
-        save_agent(store, record.model_copy(update={"status": "failed", "error": reason[:2000]}))
+        cancelled = cancel_requested() or not isinstance(error, Exception)
+        status = "cancelled" if cancelled else "failed"
+        reason = status if cancelled else f"{type(error).__name__}: {error}"[:2000]
+        save_agent(store, record.model_copy(update={"status": status, "error": reason}))
+        if cancelled:  # Prefect's Cancelled, not a crash: the UI shows what happened
+            return Cancelled(message=CANCELLED_MESSAGE)
         raise
 
 

@@ -36,9 +36,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _prepare_prefect() -> None:
     """Point this process at a running Prefect server (starting Phoenix's own if there is none)."""
+    from phoenix.daemon import CLI_LOG_LEVEL
     from phoenix.prefect_server import ensure_prefect_api
 
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", CLI_LOG_LEVEL)
     ensure_prefect_api(load_settings())
 
 

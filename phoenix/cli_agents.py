@@ -85,6 +85,9 @@ def run_agents(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_pr(options: argparse.Namespace) -> dict[str, Any]:
+    from phoenix.cli import _prepare_prefect
+
+    _prepare_prefect()  # the phoenix-github block is read from Phoenix's Prefect server
     from blocks.github import resolve_github_settings
     from phoenix.github import pulls
     from phoenix.github.access import forge_access
@@ -93,10 +96,7 @@ def run_pr(options: argparse.Namespace) -> dict[str, Any]:
     access = forge_access(load_settings(), github)
     if options.action == "list":
         return {"items": [pull.model_dump(mode="json") for pull in pulls.list_pulls(access)]}
-    if options.action == "approve":
-        from phoenix.cli import _prepare_prefect
-
-        _prepare_prefect()  # an approval resumes the enforcer runs waiting for it
+    if options.action == "approve":  # ... which also resumes the enforcer runs waiting for it
         return dict(pulls.approve(access, options.id))
     return dict(pulls.merge(access, options.id, options.method or github.merge_method,
                             require_ci=github.require_ci))  # fmt: skip

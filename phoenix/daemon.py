@@ -108,6 +108,31 @@ def service_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return environment
 
 
+CLI_LOG_LEVEL = "WARNING"
+"""What `phoenix` sets PREFECT_LOGGING_LEVEL to in its own process when the shell did not."""
+
+
+def as_the_shell_had_it(settings: PhoenixSettings, environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without what Phoenix sets in its own processes: its Prefect defaults, its Prefect
+    server's URL and the CLI's log level, each where it still has Phoenix's value.
+
+    A flow that starts the service (the spawn, for its enforcer) runs in a process where these are
+    set; a command typed later has none of them.  Both must ask for the same service, or every
+    later command would run in its own process instead.
+    """
+    from phoenix.prefect_server import prefect_environment, prefect_server
+
+    shell = dict(environ)
+    ours = prefect_environment(settings) | {"PREFECT_LOGGING_LEVEL": CLI_LOG_LEVEL}
+    record = prefect_server(settings).read_record()
+    if record is not None:
+        ours["PREFECT_API_URL"] = record.url
+    for name, value in ours.items():
+        if shell.get(name) == value:
+            del shell[name]
+    return shell
+
+
 def settings_fingerprint(environ: Mapping[str, str], key: str) -> str:
     """A keyed hash of the service's environment (secrets included, never stored in clear)."""
     relevant = sorted(
@@ -184,6 +209,7 @@ def connect(settings: PhoenixSettings, environ: Mapping[str, str]) -> ServiceCli
     """A client of this home's service, started if needed; None when the flow must run here."""
     if environ.get("PHOENIX_CLI_IN_PROCESS", "").lower() in ("1", "true", "yes"):
         return None
+    environ = as_the_shell_had_it(settings, environ)
     token, _ = resolve_api_token(settings)
     wanted = {"settings": settings_fingerprint(environ, token), "code": code_fingerprint()}
     record = ensure_service(settings, environ)
@@ -202,6 +228,7 @@ def connect(settings: PhoenixSettings, environ: Mapping[str, str]) -> ServiceCli
 def ensure_service(settings: PhoenixSettings, environ: Mapping[str, str]) -> ServerRecord:
     """This home's service, started with `environ`'s service environment if none runs (or one of
     older code), whatever PHOENIX_CLI_IN_PROCESS says: the enforcer's runner lives there."""
+    environ = as_the_shell_had_it(settings, environ)
     token, _ = resolve_api_token(settings)
     wanted = {"settings": settings_fingerprint(environ, token), "code": code_fingerprint()}
     server = service(settings)

@@ -20,13 +20,18 @@ def _tests(report: Result | None) -> str | None:
     return f"{verdict} in {float(report.get('duration_s') or 0):.1f} s"
 
 
+def _status(record: Result) -> str | None:
+    """`awaiting_approval: waiting for an approval from someone other than phoenix-bot`."""
+    status, waiting = record.get("status"), record.get("waiting_for")
+    return f"{status}: {waiting}" if status and waiting else status
+
+
 def agent_fields(record: Result, screen: Any) -> None:
     attempts = record.get("attempts")
     screen.fields(
         f"Agent {record.get('name')} ({record.get('id')})",
         [
-            ("Status", record.get("status")),
-            ("Waiting for", record.get("waiting_for")),
+            ("Status", _status(record)),
             ("Tier", record.get("tier")),
             ("Repository", record.get("repo_url")),
             ("Pull request", record.get("pr_url")),
@@ -65,10 +70,10 @@ def agents_list(result: Result, screen: Any) -> None:
         return
     screen.table(
         f"Showing {len(items)} agent{'s' if len(items) != 1 else ''}",
-        ["id", "name", "tier", "status", "tests", "pull request"],
+        ["id", "name", "tier", "status", "tests", "pr"],
         [
             (item.get("id"), item.get("name"), item.get("tier"), item.get("status"),
-             _tests(item.get("test_report")), pull_id(item) or item.get("repo_url"))
+             _tests(item.get("test_report")), f"#{item['pr_number']}" if item.get("pr_number") else "")
             for item in items
         ],
     )  # fmt: skip
@@ -81,11 +86,10 @@ def pr_list(result: Result, screen: Any) -> None:
         return
     screen.table(
         f"Showing {len(items)} pull request{'s' if len(items) != 1 else ''}",
-        ["id", "state", "ci", "approvals", "head", "title"],
+        ["id", "state", "ci", "approvals", "head"],
         [
             (item.get("id"), "merged" if item.get("merged") else item.get("state"), item.get("ci"),
-             ", ".join(item.get("approvals") or []) or "none", str(item.get("head_sha") or "")[:12],
-             item.get("title"))
+             ", ".join(item.get("approvals") or []) or "none", str(item.get("head_sha") or "")[:12])
             for item in items
         ],
     )  # fmt: skip

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -266,3 +268,32 @@ def test_the_embedded_model_cannot_write_rust_and_the_spawn_says_so(spawn_env: d
     assert "written by local/smollm2" in result["message"]
     assert "embedded model cannot write compiling Rust" in result["message"]
     assert "PHOENIX_LLM_MODEL" in result["message"]
+
+
+def test_ctrl_c_stops_a_spawn_in_its_cargo_test_and_leaves_nothing_running(
+    spawn_env: dict[str, str], chat_server_url: str
+) -> None:
+    chat = ChatServer(chat_server_url)
+    chat.reset()
+    sleepy = "pub async fn run() {\n    std::thread::sleep(std::time::Duration::from_secs(120));\n}\n"
+    chat.control(replies=[sleepy])
+    process = subprocess.Popen(
+        [PHOENIX, "spawn", "sleepy-bot: sleeps two minutes"], env=spawn_env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+    def sleeping_test_binary() -> bool:
+        return any(
+            "sleepy_bot" in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])
+        )
+
+    wait_for(sleeping_test_binary, timeout_s=240, interval_s=0.5)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - started < 15
+    assert "cancelled" in stderr and "Traceback" not in stderr
+    assert not sleeping_test_binary()  # cargo and the test binaries were killed with their session
+    agents = as_json(phoenix(spawn_env, "--json", "agents", "list"))["items"]
+    assert [a["status"] for a in agents if a["name"] == "sleepy-bot"] == ["cancelled"]

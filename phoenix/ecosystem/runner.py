@@ -6,6 +6,8 @@ runs in a session of its own, so a timeout kills it together with everything it 
 that is not installed is an ordinary failed result (exit code 127 and a sentence saying which),
 not an exception, so a build can report "BuildFailed: cargo is not installed".  The environment
 is the caller's to give, and always `environment.repo_environment`: an allow-list, never Phoenix's.
+A command also ends, with everything it started, when the request it runs for is cancelled
+(`phoenix.cancellation`: Ctrl-C on the CLI, a closed connection to the service).
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from phoenix.cancellation import cancel_requested
+
 OUTPUT_LIMIT = 64 * 1024
+CANCEL_POLL_S = 0.25
+"""How often a running command looks whether its request was cancelled."""
 NOT_INSTALLED = 127
 
 
@@ -31,6 +37,7 @@ class RunResult(BaseModel):
     stdout: str
     stderr: str
     timed_out: bool = False
+    cancelled: bool = False
     duration_s: float
 
 
@@ -67,24 +74,36 @@ def run_argv(
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    timed_out = False
-    try:
-        stdout, stderr = process.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(process.pid)
-        stdout, stderr = process.communicate()
+    stdout, stderr, timed_out, cancelled = _wait(process, started + timeout_s)
+    ending = f"\ntimed out after {timeout_s:g} s" if timed_out else "\ncancelled" if cancelled else ""
     result = RunResult(
         argv=argv,
-        exit_code=process.returncode if not timed_out else -signal.SIGKILL,
+        exit_code=-signal.SIGKILL if timed_out or cancelled else process.returncode,
         stdout=_tail(stdout),
-        stderr=_tail(stderr) + (f"\ntimed out after {timeout_s:g} s" if timed_out else ""),
+        stderr=_tail(stderr) + ending,
         timed_out=timed_out,
+        cancelled=cancelled,
         duration_s=round(time.monotonic() - started, 3),
     )
     if log_path is not None:
         _append_log(log_path, result, stdout, stderr)
     return result
+
+
+def _wait(process: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes, bool, bool]:
+    """(stdout, stderr, timed out, cancelled): the process's output once it ended, or once it was
+    killed with its whole session at the deadline or on cancellation."""
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            stdout, stderr = process.communicate(timeout=max(0.0, min(CANCEL_POLL_S, remaining)))
+            return stdout, stderr, False, False
+        except subprocess.TimeoutExpired:  # retrying communicate loses no output
+            cancelled = cancel_requested()
+            if cancelled or time.monotonic() >= deadline:
+                _kill_group(process.pid)
+                stdout, stderr = process.communicate()
+                return stdout, stderr, not cancelled, cancelled
 
 
 def _kill_group(pid: int) -> None:
