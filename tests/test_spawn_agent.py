@@ -8,6 +8,7 @@ one PHOENIX_HOME, and the long path is one test that checks each step as it goes
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -100,6 +101,7 @@ def test_an_agent_is_repaired_tested_published_and_merged_once_ci_and_the_review
     for stage in stages:
         assert f"spawn meteo-bot-2: {stage}" in done.stderr, done.stderr
     assert "Agent meteo-bot-2" in done.stdout and "awaiting_" in done.stdout, done.stdout
+    assert_artifacts("meteo-bot-2")
     repair = chat.requests()[-1]["messages"]
     assert "mismatched types" in repair[-1]["content"]  # the compiler's error went back to the LLM
 
@@ -164,6 +166,23 @@ def test_an_agent_is_repaired_tested_published_and_merged_once_ci_and_the_review
     assert_no_token_anywhere(spawn_env)
 
 
+def assert_artifacts(name: str) -> None:
+    """The run's progress artifact (finished at 100 %) and its test report, read back from Prefect's
+    API as the UI's Artifacts page shows them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        progress = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"spawn-progress-{name}"]))
+        )
+        report = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"spawn-report-{name}"]))
+        )
+    assert progress and progress[0].type == "progress" and float(progress[0].data) == 100.0
+    assert report and "# Test report" in str(report[0].data) and "PASSED" in str(report[0].data)
+
+
 def enforcer_states(full_name: str) -> list[str]:
     """The state of each enforce-pr run of the repository: Paused while it waits (no process
     holds the wait)."""
@@ -207,6 +226,38 @@ def assert_no_token_anywhere(env: dict[str, str]) -> None:
             log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id for run in runs]))
         )
         assert not any(token in log.message for log in logs for token in tokens)
+
+
+def test_without_a_required_review_or_ci_the_agent_is_pushed_to_the_base_branch(
+    spawn_env: dict[str, str], chat_server_url: str, tmp_path: Path
+) -> None:
+    chat = ChatServer(chat_server_url)
+    chat.reset()
+    chat.control(replies=[GOOD])
+    env = spawn_env | {"REQUIRE_HUMAN_PR_APPROVAL": "false", "MANDATE_GITHUB_CI": "false"}
+    done = phoenix(env, "--json", "spawn", "--tier", "enterprise", "ledger-bot: keeps accounts")
+    assert done.returncode == 0, done.stderr
+    result = as_json(done)
+    assert (
+        result["status"] == "pushed" and result["pr_number"] is None and result["tier"] == "enterprise"
+    )
+    repo = bot_repo(spawn_env, "ledger-bot")
+    assert repo.private is True and repo.get_pulls(state="all").totalCount == 0
+    clone = tmp_path / "ledger"
+    git_env = {"PATH": os.environ["PATH"], "GIT_TERMINAL_PROMPT": "0", "HOME": str(tmp_path)}
+    anonymous = subprocess.run(
+        ["git", "clone", "-q", repo.clone_url, str(clone)], capture_output=True, timeout=60,
+        env=git_env,
+    )  # fmt: skip
+    assert anonymous.returncode != 0  # a private agent: no clone without credentials
+    basic = base64.b64encode(f"x-access-token:{forge_tokens(spawn_env)['reviewer']}".encode())
+    subprocess.run(
+        ["git", "clone", "-q", "--branch", "main", repo.clone_url, str(clone)], check=True,
+        timeout=60, env=git_env | {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
+                                   "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic.decode()}"},
+    )  # fmt: skip
+    missing = [path for path in SCAFFOLD if not (clone / path).is_file()]
+    assert not missing, missing
 
 
 def test_code_that_stays_broken_aborts_before_anything_is_created_remotely(
