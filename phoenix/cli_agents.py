@@ -86,6 +86,10 @@ def run_agents(options: argparse.Namespace) -> dict[str, Any]:
 
 def run_pr(options: argparse.Namespace) -> dict[str, Any]:
     from phoenix.cli import _prepare_prefect
+    from phoenix.github.pulls import parse_pull_id
+
+    if options.action != "list":
+        parse_pull_id(options.id)  # a bad id is refused before any server is started
 
     _prepare_prefect()  # the phoenix-github block is read from Phoenix's Prefect server
     from blocks.github import resolve_github_settings
