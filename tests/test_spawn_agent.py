@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -22,9 +21,8 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import ChatServer, cli_environment, require_tool, wait_for
+from tests.conftest import PHOENIX, ChatServer, cli_environment, require_tool, wait_for
 
-PHOENIX = shutil.which("phoenix") or "phoenix"
 GOOD = (
     "Here is the module:\n```rust\nuse std::time::Duration;\n\npub async fn run() {\n"
     '    tokio::time::sleep(Duration::from_millis(1)).await;\n    println!("weather: sunny");\n}\n```\n'
