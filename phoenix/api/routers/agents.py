@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.convertors import Convertor, register_url_convertor
 
+from phoenix.api.ids import register_id
 from phoenix.api.models import (
     AGENT_ID,
     AgentImportRequest,
@@ -33,22 +33,7 @@ from phoenix.deployment_runs import deployment_parameters
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
 AgentId = Annotated[str, Path(pattern=AGENT_ID, description="The id `GET /api/agents` shows.")]
-
-
-class AgentIdConvertor(Convertor[str]):
-    """Routes `{agent_id:agent_id}` only for an agent id, so `/spawn` is never one: `GET
-    /api/agents/spawn` is a 405 that allows POST, not a lookup of an agent called "spawn"."""
-
-    regex = AGENT_ID.strip("^$")
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("agent_id", AgentIdConvertor())
+register_id("agent_id", AGENT_ID)  # phoenix.api.ids: fixed routes beside it are never ids
 
 
 def _agents(action: str, agent_id: str | None = None, **parameters: Any) -> Any:

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.convertors import Convertor, register_url_convertor
 
+from phoenix.api.ids import register_id
 from phoenix.api.models import (
     REPO_ID,
     ImportRequest,
@@ -29,22 +29,7 @@ from phoenix.ecosystem.source import check_remote_import
 router = APIRouter(prefix="/api/ecosystem", tags=["ecosystem"])
 
 RepoId = Annotated[str, Path(pattern=REPO_ID, description="The id `list` shows.")]
-
-
-class RepoIdConvertor(Convertor[str]):
-    """Routes `{repo_id:repo_id}` only for a repository id, so `/list` and `/import` are never ids:
-    `DELETE /api/ecosystem/list` is a 405 that allows GET, not a lookup of a repository "list"."""
-
-    regex = REPO_ID.strip("^$")
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("repo_id", RepoIdConvertor())
+register_id("repo_id", REPO_ID)  # phoenix.api.ids: fixed routes beside it are never ids
 
 
 def importable_source(
