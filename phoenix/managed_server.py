@@ -148,10 +148,15 @@ class ManagedServer:
                 self._terminate(process.pid, grace_s=5.0)
                 raise OperationFailed(f"The {self.name} server did not start; see {self.log_path}")
             time.sleep(0.1)
-        temporary = self.record_path.with_suffix(".tmp")
+        self.write_record(record)
+        return record
+
+    def write_record(self, record: ServerRecord) -> None:
+        """Replace the record atomically.  The temporary file is this process's own: a server that
+        records itself (the forge) and the process that started it may write at the same moment."""
+        temporary = self.record_path.with_name(f".{self.record_path.name}.{os.getpid()}.tmp")
         temporary.write_text(record.model_dump_json())
         temporary.replace(self.record_path)
-        return record
 
     def stop(self, grace_s: float = 10.0) -> bool:
         """Stop the recorded server and its children; True if one was running."""

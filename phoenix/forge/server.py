@@ -193,10 +193,7 @@ def _record_when_healthy(server: ManagedServer, url: str, port: int) -> None:
         if time.monotonic() > deadline:
             return
         time.sleep(0.05)
-    record = ServerRecord(pid=os.getpid(), port=port, url=url, started_at=time.time())
-    temporary = server.record_path.with_suffix(".tmp")
-    temporary.write_text(record.model_dump_json())
-    temporary.replace(server.record_path)
+    server.write_record(ServerRecord(pid=os.getpid(), port=port, url=url, started_at=time.time()))
 
 
 def main(argv: list[str] | None = None) -> int:

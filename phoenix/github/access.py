@@ -92,7 +92,7 @@ def _read_credentials(path: Path) -> dict[str, str]:
 def _write_credentials(path: Path, tokens: dict[str, str]) -> None:
     """Atomically, readable by this home's owner only from its first byte."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # two processes may write it at once
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         json.dump(tokens, handle)
