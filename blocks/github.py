@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from phoenix.github.settings import GitHubSettings, load_github_settings
+
+if TYPE_CHECKING:
+    from phoenix.github.access import ForgeAccess
 
 DEFAULT_BLOCK_NAME = "default"
 
@@ -103,3 +106,12 @@ def resolve_github_settings(
     except (ValueError, RuntimeError):
         return load_github_settings(environ)
     return load_github_settings(environ, block.as_settings_fields())
+
+
+def resolve_forge_access() -> ForgeAccess:
+    """The forge of these settings and PHOENIX_HOME, with its credentials (the local forge started
+    if none runs): what every task and route that talks to the forge uses."""
+    from phoenix.github.access import forge_access
+    from phoenix.settings import load_settings
+
+    return forge_access(load_settings(), resolve_github_settings())

@@ -1,7 +1,7 @@
 """Tasks on a pull request of the forge: read what its merge gate needs, merge it, hand it to the
 enforcer, and show the gate's state in the Prefect UI.
 
-The forge's address and token come from `forge_access(load_settings(), resolve_github_settings())`
+The forge's address and token come from `blocks.github.resolve_forge_access()`
 inside each task: credentials are never a task or flow parameter, so Prefect never stores or shows
 them (docs/design.md §4).
 """
@@ -16,11 +16,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from blocks.github import resolve_github_settings
-from phoenix.github.access import ForgeAccess, forge_access
+from blocks.github import resolve_forge_access
 from phoenix.github.pulls import PullCheck, PullId, merge_refusal, read_check
 from phoenix.github.settings import MergeMethod
-from phoenix.settings import load_settings
 from phoenix.store import open_store
 from phoenix.store.agents import get_agent, save_agent
 from tasks.artifacts import artifact_key, code
@@ -33,11 +31,6 @@ class MergeOutcome(BaseModel):
     refusal: str | None = None  # the forge refused for another reason
 
 
-def current_access() -> ForgeAccess:
-    """The forge of this process's environment, as the bot (the local forge started if needed)."""
-    return forge_access(load_settings(), resolve_github_settings())
-
-
 def _pull_id(repo: str, number: int) -> PullId:
     owner, _, name = repo.partition("/")
     return PullId(owner=owner, repo=name, number=number)
@@ -46,7 +39,7 @@ def _pull_id(repo: str, number: int) -> PullId:
 @task(name="read-pull-gate", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 def read_pull_gate(repo: str, number: int, require_ci: bool, require_approval: bool) -> PullCheck:
     """Read the PR's head, statuses, check runs and reviews, and evaluate its merge gate."""
-    return read_check(current_access(), repo, number, require_ci, require_approval)
+    return read_check(resolve_forge_access(), repo, number, require_ci, require_approval)
 
 
 @task(name="merge-pull", cache_policy=NO_CACHE)
@@ -56,7 +49,7 @@ def merge_pull(repo: str, number: int, head_sha: str, method: MergeMethod) -> Me
 
     from phoenix.github.client import connect
 
-    access = current_access()
+    access = resolve_forge_access()
     pull = connect(access.api_url, access.token).get_repo(repo).get_pull(number)
     if pull.head.sha != head_sha:
         return MergeOutcome(merged=False, head_moved=True)

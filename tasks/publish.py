@@ -15,10 +15,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from blocks.github import resolve_github_settings
-from phoenix.github.access import ForgeAccess, forge_access
+from blocks.github import resolve_forge_access
 from phoenix.github.client import PushedTree, connect, ensure_pull, ensure_repository, push_tree
-from phoenix.settings import load_settings
 
 FORGE_RETRIES = {"retries": 2, "retry_delay_seconds": [1, 5]}
 """A forge that blinks (a restart, GitHub's 502s) gets two more tries; every call is idempotent."""
@@ -37,15 +35,10 @@ class OpenedPull(BaseModel):
     head_sha: str
 
 
-def current_access() -> ForgeAccess:
-    """The forge of this process's environment and PHOENIX_HOME (the local one is started)."""
-    return forge_access(load_settings(), resolve_github_settings())
-
-
 @task(name="create-repository", cache_policy=NO_CACHE, **FORGE_RETRIES)
 def create_repository(name: str, private: bool, description: str) -> PublishedRepo:
     """The agent's repository on the forge, created if it is not there yet."""
-    access = current_access()
+    access = resolve_forge_access()
     client = connect(access.api_url, access.token)
     repo = ensure_repository(client, access.owner, name, private, description[:300])
     return PublishedRepo(
@@ -60,14 +53,14 @@ def push_agent(
 ) -> PushedTree:
     """The agent's files as one commit on `branch` (from `base`), pushed with the token in git's
     environment only."""
-    access = current_access()
+    access = resolve_forge_access()
     return push_tree(folder, clone_url, access.token, base, branch, message, workdir, readme)
 
 
 @task(name="open-pull-request", cache_policy=NO_CACHE, **FORGE_RETRIES)
 def open_pull_request(full_name: str, branch: str, base: str, title: str, body: str) -> OpenedPull:
     """The pull request from `branch` into `base`, opened if none is open (an open one is kept)."""
-    access = current_access()
+    access = resolve_forge_access()
     repo = connect(access.api_url, access.token).get_repo(full_name)
     pull = ensure_pull(repo, branch, base, title, body[:60000])
     return OpenedPull(number=pull.number, url=pull.html_url, head_sha=pull.head.sha)

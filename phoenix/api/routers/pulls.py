@@ -33,11 +33,9 @@ PULL = "/{owner}/{repo}/{number}"
 
 def _access() -> ForgeAccess:
     """The forge of this process's settings (the local forge started if it does not run)."""
-    from blocks.github import resolve_github_settings
-    from phoenix.github.access import forge_access
-    from phoenix.settings import load_settings
+    from blocks.github import resolve_forge_access
 
-    return forge_access(load_settings(), resolve_github_settings())
+    return resolve_forge_access()
 
 
 def _pull_id(owner: str, repo: str, number: int) -> Any:
