@@ -27,6 +27,9 @@ from phoenix.errors import UsageError
 LOCAL_MODEL = "local/smollm2"
 """The litellm model string of the embedded model that runs in-process (docs/design.md, "LLM")."""
 
+LOCAL_EMBEDDING_MODEL = "local/all-MiniLM-L6-v2"
+"""The embedding model that runs in-process from a packaged ONNX file (phoenix.llm.embeddings)."""
+
 MAX_ORCHS = 512
 """The most ORCH sub-agents one propose-improvements run may fan out to."""
 
@@ -72,6 +75,26 @@ class PhoenixSettings(BaseModel):
     build_timeout: float = Field(default=1800.0, gt=0, description="Seconds per build step.")
     command_timeout: float = Field(
         default=600.0, gt=0, description="Seconds a repository command may run."
+    )
+    embedding_model: str = Field(
+        default=LOCAL_EMBEDDING_MODEL,
+        description="The sentence-embedding model of vector memory: the packaged local model, or "
+        "any litellm embedding model (asked for 384 dimensions).",
+    )
+    embedding_api_base: str | None = Field(
+        default=None, description="Base URL of the embedding model's server, if not the provider's."
+    )
+    embedding_api_key: SecretStr | None = Field(
+        default=None, description="API key of the embedding model (default: PHOENIX_LLM_API_KEY)."
+    )
+    embedding_threads: int = Field(
+        default=1, ge=1, le=64, description="CPU threads the local embedding model may use."
+    )
+    context_tokens: int = Field(
+        default=1200,
+        ge=0,
+        le=100_000,
+        description="Token budget of what a conversation turn recalls (earlier turns, memories).",
     )
     store_url: str | None = Field(
         default=None,

@@ -61,7 +61,8 @@ def save_run(store: StateStore, run: ProposeRun) -> None:
         connection.execute("DELETE FROM proposals WHERE run_id = ?", [run.run_id])
         if results:
             connection.execute(
-                "INSERT INTO proposals SELECT ?, * FROM (SELECT unnest(?) AS idx, unnest(?),"
+                "INSERT INTO proposals (run_id, idx, angle, proposal, error, attempts, latency_s)"
+                " SELECT ?, * FROM (SELECT unnest(?) AS idx, unnest(?),"
                 " unnest(?), unnest(?), unnest(?), unnest(?))",
                 [
                     run.run_id,

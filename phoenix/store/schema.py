@@ -140,6 +140,71 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        6,
+        "vector memory: texts with their sentence embeddings and metadata",
+        """
+        CREATE TABLE memory_vectors (
+            id          VARCHAR PRIMARY KEY,
+            text        VARCHAR NOT NULL,
+            text_hash   VARCHAR NOT NULL,
+            model       VARCHAR NOT NULL,
+            vec         FLOAT[384] NOT NULL,
+            metadata    JSON NOT NULL DEFAULT '{}',
+            created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+            UNIQUE (text_hash, model)
+        );
+        """,
+    )
+)
+
+MIGRATIONS.append(
+    (
+        7,
+        "agents with a mission and assigned tools, and every tool call they make",
+        """
+        ALTER TABLE agents ADD COLUMN mission VARCHAR;
+        CREATE TABLE tool_assignments (
+            agent_id    VARCHAR NOT NULL,
+            tool        VARCHAR NOT NULL,
+            assigned_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY (agent_id, tool)
+        );
+        CREATE TABLE tool_calls (
+            id          VARCHAR PRIMARY KEY,
+            run_id      VARCHAR,
+            agent_id    VARCHAR,
+            step        INTEGER NOT NULL,
+            tool        VARCHAR NOT NULL,
+            arguments   JSON NOT NULL,
+            allowed     BOOLEAN NOT NULL,
+            ok          BOOLEAN NOT NULL,
+            output      VARCHAR,
+            error       VARCHAR,
+            duration_s  DOUBLE NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        """,
+    )
+)
+
+MIGRATIONS.append(
+    (
+        8,
+        "what a propose run costs (tokens, price) and the queen's ranked synthesis",
+        """
+        ALTER TABLE proposals ADD COLUMN prompt_tokens INTEGER;
+        ALTER TABLE proposals ADD COLUMN completion_tokens INTEGER;
+        ALTER TABLE proposals ADD COLUMN cost_usd DOUBLE;
+        ALTER TABLE propose_runs ADD COLUMN prompt_tokens INTEGER;
+        ALTER TABLE propose_runs ADD COLUMN completion_tokens INTEGER;
+        ALTER TABLE propose_runs ADD COLUMN cost_usd DOUBLE;
+        ALTER TABLE propose_runs ADD COLUMN synthesis JSON;
+        """,
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 KEYS: dict[str, tuple[str, ...]] = {
@@ -148,6 +213,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "proposals": ("run_id", "idx"),
     "repos": ("id",),
     "agents": ("id",),
+    "memory_vectors": ("id",),
+    "tool_assignments": ("agent_id", "tool"),
+    "tool_calls": ("id",),
     "schema_migrations": ("version",),
 }
 """Each table's key: unique in the file store; in the shared store, the newest row of a key wins."""
@@ -161,20 +229,22 @@ MIGRATION_TABLE = (
 _TABLE_CONSTRAINT = re.compile(r",\s*(?:PRIMARY KEY|UNIQUE)\s*\([^)]*\)")
 _COLUMN_PRIMARY_KEY = re.compile(r"\s+PRIMARY KEY\b")
 _LIST_DEFAULT = re.compile(r"\s+DEFAULT\s+\[\]")  # DuckLake: "Default value for LIST type not supported"
+_ARRAY_TYPE = re.compile(r"\b(FLOAT|DOUBLE)\[\d+\]")  # DuckLake: "unsupported type FLOAT[384]"
 MIGRATION_DEADLINE_S = 60.0
 
 
 def render(sql: str, lake: bool) -> str:
     """The migration's SQL for the store.
 
-    For DuckLake: without PRIMARY KEY and UNIQUE, and without list defaults (every insert of such a
-    column names it: the access functions always do).
+    For DuckLake: without PRIMARY KEY and UNIQUE, without list defaults (every insert of such a
+    column names it: the access functions always do), and with fixed-size arrays stored as lists
+    (`FLOAT[384]` → `FLOAT[]`; readers cast back: `vec::FLOAT[384]`).
     """
     if not lake:
         return sql
     for pattern in (_TABLE_CONSTRAINT, _COLUMN_PRIMARY_KEY, _LIST_DEFAULT):
         sql = pattern.sub("", sql)
-    return sql
+    return _ARRAY_TYPE.sub(r"\1[]", sql)
 
 
 def is_conflict(error: BaseException) -> bool:
