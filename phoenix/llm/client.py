@@ -14,9 +14,12 @@ retries are switched off: a retry that Prefect cannot see is a retry nobody can 
 from __future__ import annotations
 
 import gc
+import json
 import os
 import threading
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from phoenix.errors import OperationFailed
 from phoenix.llm.io_loop import run_on_io_loop
@@ -136,6 +139,8 @@ def _redact(text: str, secret: str | None) -> str:
 
 _priced_lock = threading.Lock()
 _priced: set[str] = set()
+_unpriced: set[str] = set()
+"""Models registered as free because litellm had no price for them: their cost is unknown."""
 UNPRICED_MODEL_INFO = {
     "input_cost_per_token": 0.0,
     "output_cost_per_token": 0.0,
@@ -170,6 +175,7 @@ def price_unknown_model(litellm: Any, model: str) -> bool:
                 provider = model.partition("/")[0]
             litellm.register_model({model: {**UNPRICED_MODEL_INFO, "litellm_provider": provider}})
             registered = True
+            _unpriced.add(model)
         _priced.add(model)
         return registered
 
@@ -235,14 +241,92 @@ def completion_arguments(settings: PhoenixSettings, max_tokens: int | None) -> d
     return arguments
 
 
-def complete(
-    messages: list[Message],
+class TokenUsage(BaseModel):
+    """What one call (or a sum of calls) used, as the provider reported it."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = Field(
+        default=None, description="The price of those tokens, when litellm knows the model's price."
+    )
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        if self.cost_usd is None and other.cost_usd is None:
+            cost = None
+        else:
+            cost = (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
+        return TokenUsage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=cost,
+        )
+
+
+class ToolCall(BaseModel):
+    """A tool the model asked for: its name and its arguments as the raw JSON text it wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+class ChatReply(BaseModel):
+    """One answer of the model: text, tool calls, or both, and what it cost."""
+
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+
+
+def _usage(litellm: Any, response: Any, model: str) -> TokenUsage:
+    """The response's token counts, and their price when litellm's map has one for `model`.
+
+    A model Phoenix registered as unpriced (`price_unknown_model`) costs 0 per token, which would
+    read as "free": its cost is None ("no price known") instead.
+    """
+    usage = getattr(response, "usage", None)
+    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion = int(getattr(usage, "completion_tokens", 0) or 0)
+    cost: float | None = None
+    if model not in _unpriced:
+        try:
+            cost = float(litellm.completion_cost(completion_response=response, model=model))
+        except Exception:  # noqa: BLE001 - no price known: the cost stays unknown
+            cost = None
+    return TokenUsage(prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
+
+
+def _tool_calls(message: Any) -> list[ToolCall]:
+    calls = []
+    for index, call in enumerate(getattr(message, "tool_calls", None) or []):
+        function = getattr(call, "function", None)
+        name = getattr(function, "name", None) or ""
+        arguments = getattr(function, "arguments", None)
+        if not isinstance(arguments, str):
+            arguments = "" if arguments is None else json.dumps(arguments)
+        calls.append(ToolCall(id=getattr(call, "id", None) or f"call_{index}", name=name,
+                              arguments=arguments))  # fmt: skip
+    return calls
+
+
+def chat(
+    messages: list[dict[str, Any]],
     settings: PhoenixSettings,
     *,
+    tools: list[dict[str, Any]] | None = None,
     max_tokens: int | None = None,
     temperature: float = 0.7,
-) -> str:
-    """The model's answer to `messages`, or an `LLMError`."""
+) -> ChatReply:
+    """The model's reply to `messages` — text and/or calls of `tools` — with its token usage.
+
+    `tools` are OpenAI-style function tools (`{"type": "function", "function": {"name",
+    "description", "parameters"}}`); litellm translates them for other providers.  A reply with
+    neither text nor a tool call is an `LLMRetryableError`, as in `complete`.
+
+    Raises:
+        LLMRetryableError: worth another attempt (timeout, 429, 5xx, empty answer).
+        LLMFinalError: another attempt would fail the same way.
+    """
     litellm = _import_litellm()
     # litellm's own timeout ends a slow call; the guard only catches a call that ignores it.
     guard_s = settings.llm_timeout + TIMEOUT_GRACE_S
@@ -253,6 +337,8 @@ def complete(
         guard_s += LOCK_WAIT_S  # waiting for the embedded model is queueing, not slowness
     price_unknown_model(litellm, settings.llm_model)
     arguments = completion_arguments(settings, max_tokens)
+    if tools:
+        arguments["tools"] = tools
     secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     with concurrency_cap(settings.llm_concurrency):
         request = litellm.acompletion(messages=messages, temperature=temperature, **arguments)
@@ -262,7 +348,38 @@ def complete(
             raise
         except Exception as error:  # noqa: BLE001 - every failure is sorted, none is swallowed
             raise classify(error, secret, settings.llm_model) from None
-    content = response.choices[0].message.content if response.choices else None
-    if not content or not content.strip():
+    message = response.choices[0].message if response.choices else None
+    content = getattr(message, "content", None)
+    calls = _tool_calls(message)
+    if (not content or not content.strip()) and not calls:
         raise LLMRetryableError(f"The model {settings.llm_model} returned an empty answer")
-    return content.strip()
+    return ChatReply(
+        content=content.strip() if content and content.strip() else None,
+        tool_calls=calls,
+        usage=_usage(litellm, response, settings.llm_model),
+    )
+
+
+def complete_with_usage(
+    messages: list[Message],
+    settings: PhoenixSettings,
+    *,
+    max_tokens: int | None = None,
+    temperature: float = 0.7,
+) -> tuple[str, TokenUsage]:
+    """The model's text answer to `messages`, and the tokens it used."""
+    reply = chat(messages, settings, max_tokens=max_tokens, temperature=temperature)
+    if reply.content is None:
+        raise LLMRetryableError(f"The model {settings.llm_model} answered with tool calls, not text")
+    return reply.content, reply.usage
+
+
+def complete(
+    messages: list[Message],
+    settings: PhoenixSettings,
+    *,
+    max_tokens: int | None = None,
+    temperature: float = 0.7,
+) -> str:
+    """The model's answer to `messages`, or an `LLMError`."""
+    return complete_with_usage(messages, settings, max_tokens=max_tokens, temperature=temperature)[0]

@@ -6,11 +6,14 @@ made up.  Its behaviour is set over HTTP, so a test can change it while Phoenix 
 
     POST /control   {"latency_s", "failure_rate", "failure_status", "fail_first", "fail_when_contains",
                      "hang_when_contains", "replies", "require_api_key", "echo_api_key", "seed"}
-                    (fields optional)
+                    (fields optional; a reply is a text or {"content", "tool_calls": [{"name",
+                    "arguments": {...} or "raw text"}]})
     POST /reset     forget the counters and the log, and go back to the default behaviour
     GET  /stats     {"requests", "failures", "in_flight", "max_in_flight", "attempts_by_prompt"}
-    GET  /requests  the messages of every chat request received since the last reset, in order
-                    (what was sent, so a test can assert on it rather than on an echo)
+    GET  /requests  the messages (and tools) of every chat request received since the last reset,
+                    in order (what was sent, so a test can assert on it rather than on an echo)
+
+Usage is reported as words, not tokens (`count_words`), so a test can recompute it.
 
 `echo_api_key` makes the 401 of `require_api_key` quote the key it was given, as some providers
 do: the caller's redaction must then keep it out of every message.  The server records messages,
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import sys
 import time
@@ -37,6 +41,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 
+class ScriptedToolCall(BaseModel):
+    name: str
+    arguments: dict[str, Any] | str = Field(
+        default_factory=dict, description="An object, or raw text (to script a malformed call)."
+    )
+
+
+class ScriptedReply(BaseModel):
+    content: str | None = None
+    tool_calls: list[ScriptedToolCall] = Field(default_factory=list)
+
+
 class Behaviour(BaseModel):
     latency_s: float = Field(default=0.0, ge=0)
     failure_rate: float = Field(default=0.0, ge=0, le=1)
@@ -44,7 +60,9 @@ class Behaviour(BaseModel):
     fail_first: int = Field(default=0, ge=0, description="Fail the first K attempts of each prompt.")
     fail_when_contains: str | None = Field(default=None, description="Always fail such prompts.")
     hang_when_contains: str | None = Field(default=None, description="Never answer such prompts.")
-    replies: list[str] | None = Field(default=None, description="Answers, used in turn.")
+    replies: list[str | ScriptedReply] | None = Field(
+        default=None, description="Answers, used in turn: a text, or a text and/or tool calls."
+    )
     require_api_key: str | None = None
     echo_api_key: bool = Field(
         default=False, description="Quote the key received in the 401 of require_api_key."
@@ -92,7 +110,42 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": "scripted", "code": status}}, status)
 
 
-def _answer(model: str, text: str) -> JSONResponse:
+def count_words(value: Any) -> int:
+    """The scripted server's token count: whitespace-separated words, in every string of `value`.
+
+    Deterministic and different for different prompts, so a test can recompute what the server
+    reported from what it sent (`prompt_tokens` = the words of every message's content,
+    `completion_tokens` = the words of the reply's content and tool-call arguments).
+    """
+    if isinstance(value, str):
+        return len(value.split())
+    if isinstance(value, dict):
+        return sum(count_words(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(count_words(item) for item in value)
+    return 0
+
+
+def _answer(model: str, reply: ScriptedReply, messages: list[Any]) -> JSONResponse:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+                "type": "function",
+                "function": {
+                    "name": call.name,
+                    "arguments": call.arguments
+                    if isinstance(call.arguments, str)
+                    else json.dumps(call.arguments),
+                },
+            }
+            for call in reply.tool_calls
+        ]
+    prompt_tokens = sum(count_words(item.get("content")) for item in messages if isinstance(item, dict))
+    completion_tokens = count_words(reply.content) + sum(
+        count_words(call.arguments) for call in reply.tool_calls
+    )
     return JSONResponse(
         {
             "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
@@ -102,11 +155,15 @@ def _answer(model: str, text: str) -> JSONResponse:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "message": message,
+                    "finish_reason": "tool_calls" if reply.tool_calls else "stop",
                 }
             ],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
     )
 
@@ -130,7 +187,11 @@ def build_app(state: ChatServerState | None = None) -> Starlette:
             body = await request.json()
             if len(state.request_log) < REQUEST_LOG_LIMIT:
                 state.request_log.append(
-                    {"model": body.get("model"), "messages": body.get("messages") or []}
+                    {
+                        "model": body.get("model"),
+                        "messages": body.get("messages") or [],
+                        "tools": body.get("tools") or [],
+                    }
                 )
             prompt = _last_user_message(body)
             state.attempts[prompt] += 1
@@ -148,10 +209,12 @@ def build_app(state: ChatServerState | None = None) -> Starlette:
                 state.failures += 1
                 return _error(behaviour.failure_status, f"scripted failure (attempt {attempt})")
             if behaviour.replies:
-                text = behaviour.replies[(state.requests - 1) % len(behaviour.replies)]
+                scripted = behaviour.replies[(state.requests - 1) % len(behaviour.replies)]
             else:
-                text = f"Improvement (attempt {attempt}): {prompt[-300:]}"
-            return _answer(str(body.get("model", "scripted")), text)
+                scripted = f"Improvement (attempt {attempt}): {prompt[-300:]}"
+            reply = ScriptedReply(content=scripted) if isinstance(scripted, str) else scripted
+            messages = body.get("messages") or []
+            return _answer(str(body.get("model", "scripted")), reply, messages)
         finally:
             state.in_flight -= 1
 
