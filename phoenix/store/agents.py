@@ -1,9 +1,10 @@
 """Agents as stored and as returned to callers: one `agents` table for every kind of agent.
 
-A spawned agent has code in a repository (its URL, its pull request, its test report); the tools
-issue adds agents with a mission and assigned tools to the same table, so an agent may have code,
-tools or both.  The JSON of `phoenix spawn` and `phoenix agents show` is `AgentRecord.shown()`
-(docs/design.md, "JSON shapes").
+A spawned agent has code in a repository (its URL, its pull request, its test report); a tool agent
+(`phoenix agents create NAME --mission TEXT`) has a mission and assigned tools and no code.  Both
+live in the same table, so an agent may have code, tools or both; `kind` in the shown record says
+which it was made as.  The JSON of `phoenix spawn` and `phoenix agents show` is
+`AgentRecord.shown()` (docs/design.md, "JSON shapes"; fields are only ever added).
 
 Written the same way in both stores: a record is MERGEd on its id; reads take the newest row of an
 id (the shared store has no unique keys).
@@ -11,18 +12,20 @@ id (the shared store has no unique keys).
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import datetime
 from typing import Any
 
 import duckdb
 from pydantic import BaseModel
 
-from phoenix.errors import NotFound
+from phoenix.errors import BadInput, Conflict, NotFound
 from phoenix.store.database import StateStore
 
 COLUMNS = (
     "id", "name", "description", "tier", "status", "repo_url", "pr_number", "pr_url",
-    "test_passed", "test_exit_code", "test_duration_s", "model", "attempts", "error",
+    "test_passed", "test_exit_code", "test_duration_s", "model", "attempts", "error", "mission",
     "created_at", "updated_at",
 )  # fmt: skip
 _WRITTEN = COLUMNS[:-2]  # the timestamps are the database's
@@ -43,13 +46,20 @@ class AgentRecord(BaseModel):
     model: str | None = None
     attempts: int | None = None
     error: str | None = None
+    mission: str | None = None  # set for a tool agent (possibly ""), None for a spawned one
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    @property
+    def kind(self) -> str:
+        """ "tool" for an agent made by `create_agent` (a mission, no code), else "spawned"."""
+        return "tool" if self.mission is not None and self.repo_url is None else "spawned"
+
     def shown(self) -> dict[str, Any]:
-        """The public JSON shape: the record, its test report as one object."""
+        """The public JSON shape: the record, its kind, its test report as one object."""
         record = self.model_dump(mode="json", exclude={"test_passed", "test_exit_code",
                                                        "test_duration_s"})  # fmt: skip
+        record["kind"] = self.kind
         record["test_report"] = (
             None
             if self.test_passed is None
@@ -75,7 +85,13 @@ def save_agent(store: StateStore, record: AgentRecord) -> AgentRecord:
     """Insert or update the agent `record.id`; returns it as stored (with its timestamps)."""
     values = [getattr(record, column) for column in _WRITTEN]
     source = ", ".join(f"?{_cast(column)} AS {column}" for column in _WRITTEN)
-    updates = ", ".join(f"{column} = new.{column}" for column in _WRITTEN[1:])
+    # A record without a mission (a re-spawn of a tool agent's name, say) keeps the stored one.
+    updates = ", ".join(
+        f"{column} = COALESCE(new.mission, agents.mission)"
+        if column == "mission"
+        else f"{column} = new.{column}"
+        for column in _WRITTEN[1:]
+    )
     names = ", ".join(_WRITTEN)
 
     def upsert(connection: duckdb.DuckDBPyConnection) -> AgentRecord:
@@ -125,3 +141,70 @@ def list_agents(store: StateStore) -> list[AgentRecord]:
         return [AgentRecord.model_validate(dict(zip(COLUMNS, row, strict=True))) for row in rows]
 
     return store.read(read)
+
+
+NAME_MAX = 64
+MISSION_MAX = 4000
+READY = "ready"  # the status of a tool agent: nothing to build, it runs when asked
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def clean_agent_name(name: str | None) -> str:
+    """The name as stored: trimmed; letters, digits, `.`, `_`, `-` (one word, so it can be named
+    on a command line and in `--agents a,b`), at most NAME_MAX characters."""
+    cleaned = (name or "").strip()
+    if not cleaned:
+        raise BadInput("An agent name must not be empty or blank")
+    if len(cleaned) > NAME_MAX:
+        raise BadInput(f"An agent name is at most {NAME_MAX} characters (got {len(cleaned)})")
+    if not _NAME.fullmatch(cleaned):
+        raise BadInput(
+            f"Bad agent name {cleaned!r}: use letters, digits, '.', '_' and '-', starting with a"
+            " letter or digit"
+        )
+    return cleaned
+
+
+def create_agent(store: StateStore, name: str, mission: str | None = None) -> AgentRecord:
+    """A new tool agent: a name (unique among all agents, else Conflict) and a mission, no code.
+
+    Its id is made like a spawned agent's, so every command that takes an agent id takes it.
+    """
+    cleaned = clean_agent_name(name)
+    text = " ".join((mission or "").split())
+    if len(text) > MISSION_MAX:
+        raise BadInput(f"A mission is at most {MISSION_MAX} characters (got {len(text)})")
+    record = AgentRecord(id=uuid.uuid4().hex[:10], name=cleaned, status=READY, mission=text)
+    names = ", ".join(_WRITTEN)
+    marks = ", ".join("?" for _ in _WRITTEN)
+
+    def insert(connection: duckdb.DuckDBPyConnection) -> AgentRecord:
+        taken = _read(connection, "name", cleaned)  # in the same transaction as the insert
+        if taken is not None:
+            raise Conflict(
+                f"An agent named {cleaned!r} already exists (id {taken.id}, {taken.kind} agent)"
+            )
+        connection.execute(
+            f"INSERT INTO agents ({names}) VALUES ({marks})",  # noqa: S608 - fixed names
+            [getattr(record, column) for column in _WRITTEN],
+        )
+        stored = _read(connection, "id", record.id)
+        assert stored is not None  # just written, in this transaction
+        return stored
+
+    return store.transaction(insert)
+
+
+def find_agent(store: StateStore, id_or_name: str) -> AgentRecord:
+    """The agent with this id, else the one with this name; NotFound when neither exists."""
+    key = (id_or_name or "").strip()
+    if not key:
+        raise BadInput("Name an agent (its id or name; see: phoenix agents list)")
+
+    def read(connection: duckdb.DuckDBPyConnection) -> AgentRecord | None:
+        return _read(connection, "id", key) or _read(connection, "name", key)
+
+    found = store.read(read)
+    if found is None:
+        raise NotFound(f"No agent with id or name {key!r} (see: phoenix agents list)")
+    return found
