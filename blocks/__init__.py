@@ -7,5 +7,13 @@ on one machine.
 
 from blocks.github import GitHubBlock, resolve_github_settings
 from blocks.llm import LLMSettings, resolve_settings
+from blocks.tools import ToolsBlock, resolve_tool_settings
 
-__all__ = ["GitHubBlock", "LLMSettings", "resolve_github_settings", "resolve_settings"]
+__all__ = [
+    "GitHubBlock",
+    "LLMSettings",
+    "ToolsBlock",
+    "resolve_github_settings",
+    "resolve_settings",
+    "resolve_tool_settings",
+]

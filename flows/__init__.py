@@ -25,6 +25,7 @@ INTERACTIVE_FLOWS = {
     "service-health": "flows.service_health:service_health",
     "spawn-agent": "flows.spawn_agent:spawn_agent",
     "agents": "flows.agents:agents",
+    "tools": "flows.tools:tools",
 }
 
 

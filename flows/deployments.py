@@ -42,6 +42,7 @@ SERVED_FLOWS = {
     "enforce-pr": "flows.enforce_pr:enforce_pr",
     "spawn-agent": "flows.spawn_agent:spawn_agent",
     "agents": "flows.agents:agents",
+    "tools": "flows.tools:tools",
 }
 
 

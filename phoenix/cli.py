@@ -304,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     from phoenix.cli_agents import add_agent_commands
 
     add_agent_commands(commands, _Parser)
+    from phoenix.cli_tools import add_tool_commands
+
+    add_tool_commands(commands, _Parser)
 
     api = commands.add_parser("api", help="serve the HTTP API")
     api.add_argument("--host", default="127.0.0.1")

@@ -515,3 +515,12 @@ def _agent_renderers() -> None:
 
 
 _agent_renderers()
+
+
+def _tool_renderers() -> None:
+    from phoenix.human_tools import RENDERERS as TOOL_RENDERERS
+
+    RENDERERS.update(TOOL_RENDERERS)
+
+
+_tool_renderers()
