@@ -26,6 +26,7 @@ INTERACTIVE_FLOWS = {
     "spawn-agent": "flows.spawn_agent:spawn_agent",
     "agents": "flows.agents:agents",
     "tools": "flows.tools:tools",
+    "system": "flows.system:system",
 }
 
 

@@ -43,6 +43,7 @@ SERVED_FLOWS = {
     "spawn-agent": "flows.spawn_agent:spawn_agent",
     "agents": "flows.agents:agents",
     "tools": "flows.tools:tools",
+    "system": "flows.system:system",
 }
 
 

@@ -117,6 +117,22 @@ def _spawn_envelope(command: SpawnCommand) -> dict[str, Any]:
     return {"type": "spawn", "message": message, **result}
 
 
+def _system_envelope(command: SystemCommand) -> dict[str, Any]:
+    """The system flow's result as an envelope; a failed exec stays a failure (type "error")."""
+    from flows.system import system
+    from phoenix.system.human import system_message
+
+    result = system(action=command.action, argv=command.argv, path=command.path, content=command.content)
+    if result.get("type") == "error":
+        return {"action": command.action, **result}
+    return {
+        "type": "system",
+        "action": command.action,
+        "message": system_message(command.action, result),
+        **result,
+    }
+
+
 def dispatch(command: Command) -> dict[str, Any]:
     """Run the capability behind a parsed command and shape its reply as an envelope."""
     match command:
@@ -140,7 +156,7 @@ def dispatch(command: Command) -> dict[str, Any]:
         case SpawnCommand():
             return _spawn_envelope(command)
         case SystemCommand():
-            raise not_available("system")
+            return _system_envelope(command)
     raise NotAvailable(f"No route for {command!r}")
 
 

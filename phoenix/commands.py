@@ -27,7 +27,10 @@ MEMORY_USAGE = (
     "Usage: memory store {key} {value} | memory get {key} | memory search {query} [--limit N]"
     " | memory delete {key} | memory vector-store {text} | memory vector-search {query}"
 )
-SYSTEM_USAGE = "Usage: system {command}"
+SYSTEM_USAGE = (
+    "Usage: system status | system exec {program} [args...] | system read-file {path}"
+    " | system write-file {path} {content}"
+)
 PROPOSE_USAGE = f"Usage: propose [N] improvements for {{topic}}   (N from 1 to {MAX_ORCHS})"
 
 
@@ -84,8 +87,13 @@ CAPABILITIES = [
     Capability(
         name="system",
         title="Running system commands",
-        available=False,
-        commands=[("system {command}", "system operations")],
+        available=True,
+        commands=[
+            ("system status", "host, OS, CPUs, load, memory, disk, uptime"),
+            ("system exec {program} [args]", "run it in the workspace, no shell (when enabled)"),
+            ("system read-file {path}", "a text file of the workspace (when enabled)"),
+            ("system write-file {path} {text}", "write it whole (when enabled)"),
+        ],
     ),
     Capability(
         name="status",
@@ -168,7 +176,10 @@ class SpawnCommand(BaseModel):
 
 class SystemCommand(BaseModel):
     kind: Literal["system"] = "system"
-    command: str
+    action: Literal["status", "exec", "read-file", "write-file"]
+    argv: list[str] | None = None
+    path: str | None = None
+    content: str | None = None
 
 
 class SpeakCommand(BaseModel):
@@ -216,12 +227,43 @@ def parse_command(text: str) -> Command:
     if lowered == "memory" or (rest := _strip_prefix(line, "memory")) is not None:
         return _parse_memory(rest if lowered != "memory" else "")
     if lowered == "system" or (rest := _strip_prefix(line, "system")) is not None:
-        if lowered == "system" or not rest:
-            raise UsageError(SYSTEM_USAGE)
-        return SystemCommand(command=rest)
+        return _parse_system(rest if lowered != "system" else "")
     if lowered == "propose" or lowered.startswith("propose "):
         return _parse_propose(line)
     return SpeakCommand(text=line)
+
+
+def _parse_system(rest: str) -> SystemCommand:
+    """`status`, `exec ARGV` (split like a POSIX shell would, but never run by one),
+    `read-file PATH`, `write-file PATH CONTENT` (the content verbatim after the path)."""
+    action, _, arguments = rest.partition(" ")
+    action = action.lower()
+    if action == "status" and not arguments.strip():
+        return SystemCommand(action="status")
+    if action == "exec":
+        try:
+            argv = shlex.split(arguments)
+        except ValueError as error:
+            raise UsageError(f"{error}. Usage: system exec {{program}} [args...]") from None
+        if not argv:
+            raise UsageError("Usage: system exec {program} [args...]")
+        return SystemCommand(action="exec", argv=argv)
+    if action in ("read-file", "write-file"):
+        lexer = shlex.shlex(arguments.lstrip(), posix=True)
+        lexer.whitespace_split = True
+        try:
+            path = lexer.get_token()
+            content = lexer.instream.read()
+        except ValueError as error:
+            raise UsageError(f"{error}. {SYSTEM_USAGE}") from None
+        if action == "read-file":
+            if not path or content.strip():
+                raise UsageError("Usage: system read-file {path}")
+            return SystemCommand(action="read-file", path=path)
+        if not path or not content:
+            raise UsageError("Usage: system write-file {path} {content}")
+        return SystemCommand(action="write-file", path=path, content=content)
+    raise UsageError(SYSTEM_USAGE)
 
 
 def _parse_ecosystem(line: str) -> EcosystemCommand:

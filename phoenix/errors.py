@@ -106,3 +106,30 @@ def exit_code_for(code: str) -> int:
 def http_status_for(code: str) -> int:
     """The HTTP status for an error code of an envelope."""
     return error_class_for(code).http_status
+
+
+class SystemCommandsDisabled(PhoenixError):
+    """`system exec|read-file|write-file` asked for while PHOENIX_SYSTEM_COMMANDS is off.
+
+    403, not 409: nothing about the current state would change the answer; the operator has to
+    turn the feature on (a refusal by configuration, like a missing permission).
+    """
+
+    code = "system_commands_disabled"
+    http_status = 403
+    exit_code = 1
+
+
+class OutsideWorkspace(BadInput):
+    """A system command's path resolves outside the workspace (`..`, another absolute path, a
+    symbolic link pointing out)."""
+
+    code = "outside_workspace"
+
+
+class TooLarge(PhoenixError):
+    """Content to write, or a file to read, is bigger than its configured cap."""
+
+    code = "too_large"
+    http_status = 413
+    exit_code = 1

@@ -524,3 +524,12 @@ def _tool_renderers() -> None:
 
 
 _tool_renderers()
+
+
+def _system_renderers() -> None:
+    from phoenix.system.human import RENDERERS as SYSTEM_RENDERERS
+
+    RENDERERS.update(SYSTEM_RENDERERS)
+
+
+_system_renderers()

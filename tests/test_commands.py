@@ -105,9 +105,24 @@ def test_memory_usage_errors(text: str) -> None:
 
 
 def test_system_command() -> None:
-    assert parse_command("system Restart all") == SystemCommand(command="Restart all")
-    with pytest.raises(UsageError, match="Usage: system"):
-        parse_command("system")
+    assert parse_command("SYSTEM Status") == SystemCommand(action="status")
+    assert parse_command("system exec echo 'a b' ; rm -rf /") == SystemCommand(
+        action="exec", argv=["echo", "a b", ";", "rm", "-rf", "/"]
+    )
+    assert parse_command('system read-file "my notes.txt"') == SystemCommand(
+        action="read-file", path="my notes.txt"
+    )
+    assert parse_command("system write-file a/b.txt Two  spaces\nand a line") == SystemCommand(
+        action="write-file", path="a/b.txt", content="Two  spaces\nand a line"
+    )
+    for text in ["system", "system Restart all", "system status now", "system exec"]:
+        with pytest.raises(UsageError, match="Usage: system"):
+            parse_command(text)
+    for text in ["system read-file", "system read-file a b", "system write-file a.txt"]:
+        with pytest.raises(UsageError, match="Usage: system"):
+            parse_command(text)
+    with pytest.raises(UsageError, match="No closing quotation"):
+        parse_command("system exec echo 'unclosed")
 
 
 def test_propose_with_and_without_n() -> None:
@@ -149,9 +164,7 @@ def test_help_marks_every_command_of_a_capability_that_is_not_there_yet() -> Non
         for syntax, _ in entry.commands:
             line = next(line for line in HELP_TEXT.splitlines() if line.strip().startswith(syntax))
             assert line.endswith(NOT_AVAILABLE_MARK) is (not entry.available), line
-    assert {"system", "vector-memory"} <= {
-        name for name, available in capabilities().items() if not available
-    }
+    assert {"vector-memory"} <= {name for name, available in capabilities().items() if not available}
 
 
 @pytest.mark.parametrize("name", [entry.name for entry in CAPABILITIES if not entry.available])

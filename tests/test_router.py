@@ -80,7 +80,7 @@ def test_memory_routes_round_trip(phoenix_home) -> None:
         ("ecosystem abc", "usage_error", ECOSYSTEM_USAGE),
         ("ecosystem abc build", "not_found", "No imported repository"),
         ("spawn agent ***: y", "bad_input", "cannot name an agent"),
-        ("system restart", "not_available", "Running system commands is not available yet"),
+        ("system restart", "usage_error", "Usage: system status | system exec"),
         ("memory vector-store hello", "not_available", "Vector (semantic) memory is not"),
         ("memory vector-search hello", "not_available", "Vector (semantic) memory is not"),
         ("memory frobnicate", "usage_error", "Usage: memory"),

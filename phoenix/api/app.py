@@ -18,7 +18,17 @@ from starlette.exceptions import HTTPException
 
 from phoenix import __version__
 from phoenix.api.auth import bearer_dependency
-from phoenix.api.routers import agents, command, ecosystem, flows, memory, pulls, runs, system
+from phoenix.api.routers import (
+    agents,
+    command,
+    ecosystem,
+    flows,
+    memory,
+    pulls,
+    runs,
+    system,
+    system_commands,
+)
 from phoenix.errors import PhoenixError
 
 logger = logging.getLogger("phoenix.api")
@@ -44,7 +54,7 @@ def create_app(api_token: str, local_imports: bool = False) -> FastAPI:
     app.include_router(system.public_router)
     routers = (
         system.router, command.router, memory.router, ecosystem.router, flows.router, runs.router,
-        agents.router, pulls.router,
+        agents.router, pulls.router, system_commands.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router, dependencies=secured)

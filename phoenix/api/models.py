@@ -13,6 +13,9 @@ from pydantic.json_schema import SkipJsonSchema
 
 from phoenix.ecosystem.source import NAME_SEGMENT
 from phoenix.store.repos import RepoRecord
+from phoenix.system.execute import MAX_ARGUMENTS, ExecResult
+from phoenix.system.status import SystemStatus
+from phoenix.system.workspace import FileContent, WrittenFile
 
 NOT_BLANK = r"\S"
 """Holds at least one character that is not white space (a JSON Schema pattern is unanchored)."""
@@ -37,9 +40,11 @@ class ErrorResponse(BaseModel):
 STATUS_DESCRIPTIONS = {
     400: "Unusable value or command (codes bad_input, usage_error)",
     401: "Missing or wrong bearer token",
-    403: "The forge refused the credentials (access_denied)",
+    403: "The forge refused the credentials (access_denied), or system commands are off"
+    " (system_commands_disabled: set PHOENIX_SYSTEM_COMMANDS=on)",
     404: "No such repository, agent, pull request, memory, flow or route (not_found)",
     409: "Conflicts with the current state, e.g. a running service (conflict)",
+    413: "Bigger than its cap: the content to write or the file to read (too_large)",
     422: "Malformed request: the body or a parameter does not match the schema (malformed)",
     500: "The operation failed (failed)",
     501: "Not provided by this version (not_available)",
@@ -297,3 +302,35 @@ class MergeResponse(BaseModel):
     head_sha: str
     merged_by: str | None
     reason: str
+
+
+class SystemStatusResponse(SystemStatus):
+    """The machine Phoenix runs on (`system status`)."""
+
+
+class SystemExecRequest(BaseModel):
+    argv: list[Annotated[str, Field(max_length=100_000)]] = Field(
+        min_length=1,
+        max_length=MAX_ARGUMENTS,
+        description="The program and its arguments, run without a shell in the workspace.",
+    )
+
+
+class SystemExecResponse(ExecResult):
+    """What the program did; a non-zero exit is a 502 (command_failed) with the same fields."""
+
+
+class SystemReadRequest(BaseModel):
+    path: Text = Field(description="A file relative to the workspace (PHOENIX_WORKSPACE).")
+
+
+class SystemFileResponse(FileContent):
+    """A text file of the workspace."""
+
+
+class SystemWriteRequest(SystemReadRequest):
+    content: str = Field(description="UTF-8 text; the file is replaced whole (temp file, rename).")
+
+
+class SystemWrittenResponse(WrittenFile):
+    """A file written into the workspace."""
