@@ -30,6 +30,22 @@ from phoenix.tools.settings import ToolSettings
 
 NODE_RESERVE_MB = 2048
 ERROR_TAIL = 2000
+# The program is read by a relative path from the working folder: as root the sandbox's user id
+# may not traverse the folders above its scratch folder (a 0700 home, pytest's tmp), and both
+# `python main.py` and `node main.js` turn the script's path into an absolute one before opening.
+PYTHON_BOOTSTRAP = (
+    "import sys; sys.argv = ['main.py']; __file__ = 'main.py'; "
+    "exec(compile(open('main.py', encoding='utf-8').read(), 'main.py', 'exec'))"
+)
+NODE_BOOTSTRAP = (
+    "require('vm').runInThisContext(require('fs').readFileSync('main.js', 'utf8'),"
+    " {filename: 'main.js'})"
+)
+
+
+def python_argv(python: str) -> list[str]:
+    """How the sandbox runs `main.py` of its working folder."""
+    return [python, "-I", "-c", PYTHON_BOOTSTRAP]
 
 
 def run(arguments: dict[str, Any], settings: ToolSettings) -> ToolResult:
@@ -42,14 +58,14 @@ def run(arguments: dict[str, Any], settings: ToolSettings) -> ToolResult:
             if node is None:
                 raise ToolFailed("JavaScript needs node, which is not installed on this machine")
             (folder / "main.js").write_text(arguments["code"])
-            argv = [node, f"--max-old-space-size={limits.memory_mb}", "main.js"]
+            argv = [node, f"--max-old-space-size={limits.memory_mb}", "-e", NODE_BOOTSTRAP]
             limits = limits.model_copy(update={"memory_mb": limits.memory_mb + NODE_RESERVE_MB})
         else:
             python = sandbox_python(environment)
             if python is None:
                 raise ToolFailed("No Python interpreter the sandbox can run was found")
             (folder / "main.py").write_text(arguments["code"])
-            argv = [python, "-I", "main.py"]
+            argv = python_argv(python)
         outcome = run_sandboxed(argv, folder, limits, environment=environment)
     return sandbox_tool_result("code_interpreter", outcome, limits.timeout_s)
 

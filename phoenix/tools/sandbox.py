@@ -268,8 +268,22 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _kill_user(uid: int) -> None:
-    """SIGKILL every process of the sandbox's own user id (as root only: nothing else has it)."""
+def _kill_user(uid: int, wait_s: float = 3.0) -> None:
+    """SIGKILL every process of the sandbox's own user id (as root only: nothing else has it),
+    and wait (up to `wait_s`) until the kernel has taken them all away."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = _processes_of(uid)
+        if not left or time.monotonic() > deadline:
+            return
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -279,8 +293,8 @@ def _kill_user(uid: int) -> None:
         except (OSError, StopIteration):
             continue
         if int(owner) == uid:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry), signal.SIGKILL)
+            found.append(int(entry))
+    return found
 
 
 def limits_for(settings: ToolSettings) -> SandboxLimits:
