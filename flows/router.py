@@ -21,6 +21,7 @@ from flows.speak import speak
 from phoenix.cancellation import CANCELLED_MESSAGE
 from phoenix.commands import (
     HELP_TEXT,
+    CollaborateCommand,
     Command,
     EcosystemCommand,
     HelpCommand,
@@ -31,7 +32,6 @@ from phoenix.commands import (
     StatusCommand,
     SystemCommand,
     capabilities,
-    not_available,
     parse_command,
 )
 from phoenix.envelope import error_envelope
@@ -41,7 +41,7 @@ from tasks.status import read_status
 
 def _memory_envelope(command: MemoryCommand) -> dict[str, Any]:
     if command.action.startswith("vector-"):
-        raise not_available("vector-memory")
+        return _vector_envelope(command)
     result = memory(
         action=command.action,
         key=command.key,
@@ -65,6 +65,22 @@ def _memory_envelope(command: MemoryCommand) -> dict[str, Any]:
         "message": f"{verb} {result['key']!r}: {result['value']}",
         **result,
     }
+
+
+def _vector_envelope(command: MemoryCommand) -> dict[str, Any]:
+    if command.action == "vector-store":
+        result = memory(action="vector-store", value=command.value)
+        verb = "Remembered" if result["created"] else "Already remembered"
+        message = f"{verb} {result['text']!r} (id {result['id']})"
+    elif command.action == "vector-search":
+        result = memory(action="vector-search", query=command.query, k=command.limit)
+        lines = [f"{result['count']} memories closest to {command.query!r}:"]
+        lines += [f"{item['score']:.3f}  {item['text']}" for item in result["items"]]
+        message = "\n".join(lines)
+    else:
+        result = memory(action="vector-all", limit=command.limit)
+        message = f"{result['count']} of {result['total']} vector memories, newest first"
+    return {"type": "memory", "action": command.action, "message": message, **result}
 
 
 def _propose_envelope(command: ProposeCommand) -> dict[str, Any]:
@@ -133,6 +149,16 @@ def _system_envelope(command: SystemCommand) -> dict[str, Any]:
     }
 
 
+def _collaborate_envelope(command: CollaborateCommand) -> dict[str, Any]:
+    """The collaboration's result as an envelope: the merged answer is the message."""
+    from flows.collaborate import collaborate
+
+    result = collaborate(task=command.task)
+    if not isinstance(result, dict) or result.get("type") == "error":
+        return result  # every sub-task failed (the record kept), or cancelled
+    return {"type": "collaborate", "message": result["answer"], **result}
+
+
 def dispatch(command: Command) -> dict[str, Any]:
     """Run the capability behind a parsed command and shape its reply as an envelope."""
     match command:
@@ -157,6 +183,8 @@ def dispatch(command: Command) -> dict[str, Any]:
             return _spawn_envelope(command)
         case SystemCommand():
             return _system_envelope(command)
+        case CollaborateCommand():
+            return _collaborate_envelope(command)
     raise NotAvailable(f"No route for {command!r}")
 
 

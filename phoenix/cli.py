@@ -129,6 +129,10 @@ def _run_memory(options: argparse.Namespace) -> dict[str, Any]:
         parameters = {"action": "search", "query": options.query, "limit": options.limit}
         if options.episodes:
             parameters["episodes"] = True
+    elif options.action.startswith("vector-"):
+        from phoenix.cli_memory import vector_parameters
+
+        parameters = vector_parameters(options)
     else:
         parameters = {"action": options.action, "key": options.key}
     return run_flow("memory", parameters)
@@ -258,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     delete = actions.add_parser("delete", help="forget KEY")
     delete.add_argument("key")
+    from phoenix.cli_memory import add_vector_commands
+
+    add_vector_commands(actions)
     memory.set_defaults(handler=_run_memory)
 
     ecosystem = commands.add_parser("ecosystem", help="imported repositories: build, run, manage")
@@ -307,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     from phoenix.cli_tools import add_tool_commands
 
     add_tool_commands(commands, _Parser)
+    from phoenix.cli_mcp import add_mcp_command
+
+    add_mcp_command(commands, _Parser)
 
     api = commands.add_parser("api", help="serve the HTTP API")
     api.add_argument("--host", default="127.0.0.1")

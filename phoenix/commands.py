@@ -26,11 +26,13 @@ SPAWN_USAGE = "Usage: spawn agent {name}:{description}  or  spawn agent {descrip
 MEMORY_USAGE = (
     "Usage: memory store {key} {value} | memory get {key} | memory search {query} [--limit N]"
     " | memory delete {key} | memory vector-store {text} | memory vector-search {query}"
+    " [--limit K] | memory vector-all [--limit N]"
 )
 SYSTEM_USAGE = (
     "Usage: system status | system exec {program} [args...] | system read-file {path}"
     " | system write-file {path} {content}"
 )
+COLLABORATE_USAGE = "Usage: collaborate {task}"
 PROPOSE_USAGE = f"Usage: propose [N] improvements for {{topic}}   (N from 1 to {MAX_ORCHS})"
 
 
@@ -66,10 +68,11 @@ CAPABILITIES = [
     Capability(
         name="vector-memory",
         title="Vector (semantic) memory",
-        available=False,
+        available=True,
         commands=[
             ("memory vector-store {text}", "remember a text by its meaning"),
-            ("memory vector-search {query}", "texts closest in meaning to query"),
+            ("memory vector-search {query} [--limit K]", "the K texts closest in meaning (5)"),
+            ("memory vector-all [--limit N]", "the newest texts remembered by meaning"),
         ],
     ),
     Capability(
@@ -83,6 +86,12 @@ CAPABILITIES = [
         title="Spawning agents",
         available=True,
         commands=[("spawn agent {name}:{description}", "have the LLM write, test and publish an agent")],
+    ),
+    Capability(
+        name="collaborate",
+        title="Collaboration between agents",
+        available=True,
+        commands=[("collaborate {task}", "the queen splits it among the tool agents, merges answers")],
     ),
     Capability(
         name="system",
@@ -154,7 +163,7 @@ class ProposeCommand(BaseModel):
 
 class MemoryCommand(BaseModel):
     kind: Literal["memory"] = "memory"
-    action: Literal["store", "get", "search", "delete", "vector-store", "vector-search"]
+    action: Literal["store", "get", "search", "delete", "vector-store", "vector-search", "vector-all"]
     key: str | None = None
     value: str | None = None
     query: str | None = None
@@ -182,6 +191,11 @@ class SystemCommand(BaseModel):
     content: str | None = None
 
 
+class CollaborateCommand(BaseModel):
+    kind: Literal["collaborate"] = "collaborate"
+    task: str
+
+
 class SpeakCommand(BaseModel):
     kind: Literal["speak"] = "speak"
     text: str
@@ -195,6 +209,7 @@ Command = Annotated[
     | EcosystemCommand
     | SpawnCommand
     | SystemCommand
+    | CollaborateCommand
     | SpeakCommand,
     Field(discriminator="kind"),
 ]
@@ -230,6 +245,10 @@ def parse_command(text: str) -> Command:
         return _parse_system(rest if lowered != "system" else "")
     if lowered == "propose" or lowered.startswith("propose "):
         return _parse_propose(line)
+    if lowered == "collaborate" or (rest := _strip_prefix(line, "collaborate")) is not None:
+        if lowered == "collaborate" or not rest:
+            raise UsageError(COLLABORATE_USAGE)
+        return CollaborateCommand(task=rest)
     return SpeakCommand(text=line)
 
 
@@ -351,7 +370,23 @@ def _parse_memory(rest: str) -> MemoryCommand:
         if not arguments:
             raise UsageError("Usage: memory vector-store {text}")
         return MemoryCommand(action="vector-store", value=arguments)
+    if action == "vector-all":
+        return MemoryCommand(action="vector-all", limit=_limit_only(arguments))
     raise UsageError(MEMORY_USAGE)
+
+
+def _limit_only(arguments: str) -> int | None:
+    """`vector-all`'s optional `--limit N`, and nothing else."""
+    usage = "Usage: memory vector-all [--limit N]"
+    if not arguments:
+        return None
+    flag, _, raw_limit = arguments.partition(" ")
+    if flag != "--limit":
+        raise UsageError(usage)
+    try:
+        return int(raw_limit.strip())
+    except ValueError:
+        raise UsageError(usage) from None
 
 
 def _split_limit(arguments: str, action: str) -> tuple[str, int | None]:

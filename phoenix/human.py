@@ -164,7 +164,44 @@ def _propose(result: Result, screen: Screen) -> None:
         if text is None:
             text = f"failed after {item.get('attempts')} attempts: {item.get('error')}"
         rows.append([item.get("index", 0) + 1, item.get("angle", ""), text])
-    screen.table(header, ["#", "angle", "proposal"], rows)
+    synthesis = result.get("synthesis")
+    if synthesis and synthesis.get("groups"):
+        # The ranked ideas first, ORCHs numbered as in the table of every proposal below.
+        screen.line(header)
+        ideas = [
+            [group["rank"], ", ".join(str(i + 1) for i in group["orchs"]), group["representative"]]
+            for group in synthesis["groups"]
+        ]
+        screen.table(_ideas_header(synthesis), ["rank", "ORCHs", "idea"], ideas)
+        screen.table(f"Every proposal ({len(items)}):", ["#", "angle", "proposal"], rows)
+    else:
+        screen.table(header, ["#", "angle", "proposal"], rows)
+    usage = result.get("usage")
+    if usage:
+        screen.line(_usage_line(usage))
+
+
+def _ideas_header(synthesis: Result) -> str:
+    count = len(synthesis["groups"])
+    ideas = f"{count} idea{'s' if count != 1 else ''}"
+    if synthesis.get("ranked_by") == "judge":
+        return f"{ideas}, ranked by the LLM judge:"
+    if synthesis.get("judge_error"):
+        return f"{ideas}, by size (the judge failed: {_shorten(synthesis['judge_error'], 160)}):"
+    return f"{ideas}, by size:" if count > 1 else f"{ideas}:"
+
+
+def _tokens(usage: Result) -> str:
+    cost = usage.get("cost_usd")
+    price = "cost unknown" if cost is None else f"${cost:.6f}"
+    return f"{usage.get('prompt_tokens', 0):,} in, {usage.get('completion_tokens', 0):,} out, {price}"
+
+
+def _usage_line(usage: Result) -> str:
+    """The run's tokens and cost, and the judge's share when it was asked."""
+    judge = usage.get("judge") or {}
+    share = f" (judge: {_tokens(judge)})" if judge.get("prompt_tokens") else ""
+    return f"Tokens: {_tokens(usage)}{share}"
 
 
 # --- memory -----------------------------------------------------------------------------------------
@@ -517,6 +554,15 @@ def _agent_renderers() -> None:
 _agent_renderers()
 
 
+def _system_renderers() -> None:
+    from phoenix.system.human import RENDERERS as SYSTEM_RENDERERS
+
+    RENDERERS.update(SYSTEM_RENDERERS)
+
+
+_system_renderers()
+
+
 def _tool_renderers() -> None:
     from phoenix.human_tools import RENDERERS as TOOL_RENDERERS
 
@@ -526,10 +572,10 @@ def _tool_renderers() -> None:
 _tool_renderers()
 
 
-def _system_renderers() -> None:
-    from phoenix.system.human import RENDERERS as SYSTEM_RENDERERS
+def _vector_memory_renderers() -> None:
+    from phoenix.human_memory import RENDERERS as VECTOR_RENDERERS
 
-    RENDERERS.update(SYSTEM_RENDERERS)
+    RENDERERS.update(VECTOR_RENDERERS)
 
 
-_system_renderers()
+_vector_memory_renderers()

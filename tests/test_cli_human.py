@@ -53,13 +53,13 @@ def machine(env: dict[str, str], *arguments: str) -> Any:
 
 def test_help_and_status_read_as_text_and_fields(env: dict[str, str]) -> None:
     out, _ = human(env, "command", "help")
-    assert out.startswith("Phoenix commands:") and "(not available yet)" in out
+    assert out.startswith("Phoenix commands:") and "memory vector-search {query}" in out
     out, _ = human(env, "command", "status")
     lines = out.splitlines()
     assert lines[0].startswith("Phoenix ")
     fields = dict(line.strip().split(":", 1) for line in lines[1:] if ":" in line)
     assert fields["Model"].strip().startswith("openai/scripted")
-    assert {"Memories", "Propose runs", "Database", "Capabilities", "Not yet"} <= set(fields)
+    assert {"Memories", "Propose runs", "Database", "Capabilities"} <= set(fields)  # all available
     assert "system" in fields["Capabilities"] and "spawn" in fields["Capabilities"]
 
 
@@ -87,9 +87,12 @@ def test_propose_is_a_table_of_proposals(env: dict[str, str], chat_server_url: s
     out, _ = human(env, "propose", "a kanban board", "-n", "3")
     lines = out.splitlines()
     assert lines[0].startswith("3 of 3 ORCHs proposed an improvement for 'a kanban board' (run ")
-    assert lines[1].split()[:3] == ["#", "ANGLE", "PROPOSAL"]
-    numbers = [line.split()[0] for line in lines[2:] if line[:1].isdigit()]  # long ones wrap
+    # The ranked ideas first, then every proposal, then what the run cost.
+    assert "idea" in lines[1] and lines[2].split()[:3] == ["RANK", "ORCHS", "IDEA"]
+    table = next(i for i, line in enumerate(lines) if line.split()[:3] == ["#", "ANGLE", "PROPOSAL"])
+    numbers = [line.split()[0] for line in lines[table + 1 :] if line[:1].isdigit()]  # long ones wrap
     assert numbers == ["1", "2", "3"]
+    assert lines[-1].startswith("Tokens: ") and lines[-1].endswith("cost unknown")
     out, _ = human(env, "command", "propose 2 improvements for a blog")
     assert out.startswith("2 of 2 ORCHs proposed an improvement for 'a blog'")
 

@@ -13,6 +13,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from phoenix.ecosystem.source import NAME_SEGMENT
 from phoenix.store.repos import RepoRecord
+from phoenix.store.vectors import VectorItem, VectorList, VectorSearchResult
 from phoenix.system.execute import MAX_ARGUMENTS, ExecResult
 from phoenix.system.status import SystemStatus
 from phoenix.system.workspace import FileContent, WrittenFile
@@ -334,3 +335,25 @@ class SystemWriteRequest(SystemReadRequest):
 
 class SystemWrittenResponse(WrittenFile):
     """A file written into the workspace."""
+
+
+class VectorStoreRequest(BaseModel):
+    text: str = Field(
+        max_length=1_000_000,
+        description="The text to remember by its meaning; empty or blank is a 400 (bad_input).",
+    )
+    metadata: dict[str, str | int | float | bool] | SkipJsonSchema[None] = Field(
+        default=None, description="A flat object of strings, numbers and booleans, filterable."
+    )
+
+
+class VectorItemResponse(VectorItem):
+    """A remembered text; `created` is false when the same text was already there."""
+
+
+class VectorSearchResponse(VectorSearchResult):
+    """The closest texts, best first, each with its cosine similarity `score`."""
+
+
+class VectorListResponse(VectorList):
+    """The newest texts of the configured embedding model, and how many there are in all."""
