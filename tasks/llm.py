@@ -4,6 +4,12 @@ Retries belong to Prefect: a retryable `LLMError` (timeout, 429, 5xx, connection
 Prefect tries again with exponential backoff and jitter; a final one, or the last attempt, becomes
 `OrchFailed`, which carries the attempts and latency the queen reports, and which
 `retry_unless_final` tells Prefect not to retry.
+
+What each ORCH used is the usage of its successful call.  A failed attempt costs nothing that
+Phoenix can count: `phoenix.llm.client` raises on a failed call without the server's usage (an
+error response reports none; an empty answer is refused before its usage is read), so a run's
+tokens are those of the calls that answered — a lower bound of what a provider bills when some
+attempts failed after generating.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from prefect.states import Cancelled
 from prefect.tasks import exponential_backoff
 
 from phoenix.cancellation import CANCELLED_MESSAGE, cancel_requested
-from phoenix.llm.client import LLMError, complete
+from phoenix.llm.client import LLMError, TokenUsage, complete, complete_with_usage
+from phoenix.llm.synthesis import IdeaGroup, judge_messages
 from phoenix.settings import PhoenixSettings
 from phoenix.store.proposals import ProposalResult
 
@@ -136,7 +143,7 @@ def propose_one(seed: str, index: int, n: int, settings: PhoenixSettings) -> Pro
         return Cancelled(message=CANCELLED_MESSAGE)
     attempt, retries, started, run_id = _attempt_clock()
     try:
-        text = complete(orch_messages(seed, index, n), settings)
+        text, usage = complete_with_usage(orch_messages(seed, index, n), settings)
     except LLMError as error:
         if cancel_requested():
             _forget(run_id)
@@ -156,7 +163,20 @@ def propose_one(seed: str, index: int, n: int, settings: PhoenixSettings) -> Pro
         proposal=text,
         attempts=attempt,
         latency_s=round(time.monotonic() - started, 4),
+        usage=usage,
     )
+
+
+@task(name="judge-ideas", cache_policy=NO_CACHE, retry_condition_fn=retry_unless_final)
+def judge_ideas(seed: str, groups: list[IdeaGroup], settings: PhoenixSettings) -> tuple[str, TokenUsage]:
+    """The LLM judge's answer to "rank these ideas for `seed`" (see `phoenix.llm.synthesis`), and
+    what it used.
+
+    Only the call is a task: reading its answer is the flow's, so that an answer that is not an
+    order is not retried (a small model would answer the same way) and its usage is still counted.
+    The flow sets the retries as for an ORCH; a final failure only degrades the synthesis.
+    """
+    return complete_with_usage(judge_messages(seed, groups), settings, temperature=0.0)
 
 
 LLM_RETRIES: dict[str, Any] = {

@@ -1,5 +1,5 @@
-"""Tasks that keep a propose-improvements run: its rows in DuckDB, its progress and its table in the
-Prefect UI."""
+"""Tasks that keep a propose-improvements run: its rows in DuckDB, its progress, its table and its
+synthesis in the Prefect UI, and the grouping of its proposals into ideas."""
 
 from __future__ import annotations
 
@@ -11,14 +11,22 @@ from uuid import UUID
 import httpx
 from prefect import task
 from prefect.artifacts import (
+    create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
 
+from phoenix.llm.client import TokenUsage
+from phoenix.llm.embeddings import EmbeddingFailed, embed_texts
+from phoenix.llm.synthesis import IdeaGroup, make_groups
+from phoenix.settings import PhoenixSettings
 from phoenix.store import open_store
-from phoenix.store.proposals import ProposeRun, save_run
+from phoenix.store.proposals import ProposalResult, ProposeRun, save_run
+
+SYNTHESIS_KEY = "propose-improvements-synthesis"
+"""The synthesis artifact's key: the ranked ideas of the latest propose run."""
 
 PROGRESS_KEY = "propose-improvements-progress"
 """The progress artifact's key: its page on the Artifacts page follows the latest propose run."""
@@ -101,9 +109,36 @@ def report_progress(artifact_id: UUID | None, done: int, n: int) -> None:
         logger.warning("The propose run's progress was not updated: %s", error)
 
 
+@task(name="group-proposals", cache_policy=NO_CACHE)
+def group_proposals(
+    results: list[ProposalResult], settings: PhoenixSettings
+) -> tuple[list[IdeaGroup], str | None]:
+    """The run's proposals grouped into ideas by embedding similarity (`phoenix.llm.synthesis`),
+    in the default order, and why they could not be embedded if they could not.
+
+    An embedding failure does not fail the run: each proposal is then an idea of its own.
+    """
+    proposals = [(r.index, r.proposal) for r in results if r.proposal is not None]
+    if not proposals:
+        return [], None
+    try:
+        vectors = embed_texts([text for _, text in proposals], settings)
+    except EmbeddingFailed as error:
+        logger.warning("The proposals were not grouped: %s", error.message)
+        return make_groups(proposals, None), error.message
+    return make_groups(proposals, vectors), None
+
+
+def usage_text(usage: TokenUsage) -> str:
+    """Tokens and cost in a few words: `1,234 in, 56 out, $0.000321` or `..., cost unknown`."""
+    cost = "cost unknown" if usage.cost_usd is None else f"${usage.cost_usd:.6f}"
+    return f"{usage.prompt_tokens:,} tokens in, {usage.completion_tokens:,} out, {cost}"
+
+
 @task(name="publish-proposals-table", cache_policy=NO_CACHE)
 def publish_proposals_table(run: ProposeRun) -> UUID:
-    """A table artifact of every ORCH's outcome, shown on the flow run's page."""
+    """A table artifact of every ORCH's outcome and what it used, shown on the flow run's page;
+    its description ends with the run's totals (the judge's share named)."""
     rows = [
         {
             "orch": result.index,
@@ -112,6 +147,9 @@ def publish_proposals_table(run: ProposeRun) -> UUID:
             "error": result.error or "",
             "attempts": result.attempts,
             "latency_s": round(result.latency_s, 3),
+            "prompt_tokens": result.usage.prompt_tokens,
+            "completion_tokens": result.usage.completion_tokens,
+            "cost_usd": "" if result.usage.cost_usd is None else result.usage.cost_usd,
         }
         for result in run.results
     ]
@@ -120,6 +158,51 @@ def publish_proposals_table(run: ProposeRun) -> UUID:
         key="propose-improvements",
         description=(
             f"**{run.succeeded} of {run.n}** ORCH sub-agents proposed an improvement for "
-            f"*{run.seed}* ({run.failed} failed) with `{run.model}` in {run.wall_s:.2f} s."
+            f"*{run.seed}* ({run.failed} failed) with `{run.model}` in {run.wall_s:.2f} s.\n\n"
+            f"**Total:** {usage_text(run.usage)} (ORCHs: {usage_text(run.usage.orchs)};"
+            f" judge: {usage_text(run.usage.judge)})."
         ),
+    )
+
+
+def _cell(text: str) -> str:
+    """`text` as one markdown table cell: one line, no `|` that splits it, no raw HTML."""
+    flat = " ".join(text.split())
+    return flat.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def synthesis_markdown(run: ProposeRun) -> str:
+    """The ranked ideas of `run` as markdown: how they were ranked, then one row per idea."""
+    synthesis = run.synthesis
+    assert synthesis is not None
+    if synthesis.ranked_by == "judge":
+        how = "ranked by the LLM judge"
+    elif synthesis.judge_error:
+        how = f"in default order, by size: the judge failed ({_cell(synthesis.judge_error)})"
+    else:
+        how = "in default order, by size"
+    lines = [
+        f"# Ideas for {_cell(run.seed)}",
+        "",
+        f"{len(synthesis.groups)} ideas from {run.succeeded} proposals, {how}.",
+    ]
+    if synthesis.grouping_error:
+        lines.append(f"Not grouped (each proposal is its own idea): {_cell(synthesis.grouping_error)}")
+    lines += ["", "| rank | idea | ORCHs |", "|---|---|---|"]
+    for group in synthesis.groups:
+        orchs = ", ".join(str(index) for index in group.orchs)
+        lines.append(f"| {group.rank} | {_cell(group.representative)} | {orchs} |")
+    lines += ["", f"Judge: {usage_text(synthesis.usage)}; run total: {usage_text(run.usage)}."]
+    return "\n".join(lines)
+
+
+@task(name="publish-synthesis", cache_policy=NO_CACHE)
+def publish_synthesis(run: ProposeRun) -> UUID | None:
+    """A markdown artifact of the run's ranked ideas (none when the run has no synthesis)."""
+    if run.synthesis is None:
+        return None
+    return create_markdown_artifact(
+        markdown=synthesis_markdown(run),
+        key=SYNTHESIS_KEY,
+        description=f"The ranked ideas of the propose run for {run.seed!r}",
     )

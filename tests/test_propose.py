@@ -150,7 +150,7 @@ def test_the_run_is_stored_and_published_as_a_table(chat: ChatServer) -> None:
             )
 
     artifacts = {a.type: a for a in asyncio.run(artifact_rows())}
-    assert sorted(artifacts) == ["progress", "table"]
+    assert sorted(artifacts) == ["markdown", "progress", "table"]  # markdown: the ranked ideas
     assert "stored" in artifacts["table"].data
 
 
