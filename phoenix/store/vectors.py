@@ -17,7 +17,8 @@ into SQL), while the same exact search as one matrix product in NumPy takes ~9 m
 keeps the configured model's vectors as a float32 matrix (`_cache`), reloaded when the table has
 changed.  The search stays exact (recall 1.0); bench/memory.py measures both.  Freshness is checked
 without opening the database while the file store's files are unchanged since the last check (see
-`_file_signature`); otherwise by the count and newest `created_at` of the model's rows.
+`_file_signature`); otherwise by the count and newest `created_at` of the model's rows, and new
+rows are read and appended (`_refreshed`) rather than all of them again.
 """
 
 from __future__ import annotations
@@ -263,13 +264,13 @@ def count(store: StateStore, settings: PhoenixSettings) -> int:
 
 @dataclass
 class _Matrix:
-    """One model's memories in one store, as this process last read them."""
+    """One model's memories in one store, as this process last read them (in load order)."""
 
     version: tuple[int, Any]
     signature: tuple | None
     ids: list[str]
     texts: list[str]
-    metadata: list[Metadata]
+    metadata: list[str]  # JSON text, parsed for hits and filtered keys only
     created_at: list[datetime]
     vectors: np.ndarray  # [n, dim] float32, unit rows
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # metadata key -> values as text
@@ -278,14 +279,31 @@ class _Matrix:
         import numpy as np
 
         if key not in self.columns:
-            values = [_as_text(meta[key]) if key in meta else None for meta in self.metadata]
+            values = []
+            for raw in self.metadata:
+                meta = json.loads(raw) if raw and raw != "{}" else {}
+                values.append(_as_text(meta[key]) if key in meta else None)
             self.columns[key] = np.array(values, dtype=object)
         return self.columns[key]
+
+    def extend(self, rows: list[tuple], vectors: np.ndarray, version: tuple[int, Any]) -> None:
+        import numpy as np
+
+        self.ids += [row[0] for row in rows]
+        self.texts += [row[1] for row in rows]
+        self.metadata += [row[2] or "{}" for row in rows]
+        self.created_at += [row[3] for row in rows]
+        self.vectors = np.concatenate([self.vectors, vectors]) if len(self.vectors) else vectors
+        self.columns = {}
+        self.version = version
 
 
 _cache: dict[tuple[str, str], _Matrix] = {}
 _cache_lock = threading.Lock()
 _QUIET_S = 0.05  # longer than the file system's timestamp granularity (a jiffy: 1–10 ms)
+_LATE_COMMIT_S = 300.0
+"""How much older than the newest row a row committed later may be stamped (`created_at` is its
+transaction's start): a refresh reads the rows newer than the newest cached one minus this."""
 
 
 def _file_signature(store: StateStore) -> tuple | None:
@@ -312,29 +330,79 @@ def _file_signature(store: StateStore) -> tuple | None:
     return tuple(signature)
 
 
-def _version(connection: duckdb.DuckDBPyConnection, model: str) -> tuple[int, Any]:
+def _version(connection: duckdb.DuckDBPyConnection, model: str, lake: bool) -> tuple[int, int]:
+    """How many memories the model has, and the newest row's number (both stores number rows in
+    commit order, and memories are only ever added)."""
+    counted = "count(DISTINCT id)" if lake else "count(*)"  # the shared store may repeat an id
     row = connection.execute(
-        "SELECT count(*), max(created_at) FROM memory_vectors WHERE model = ?", [model]
+        f"SELECT {counted}, coalesce(max(rowid), -1) FROM memory_vectors "  # noqa: S608
+        "WHERE model = ?",
+        [model],
     ).fetchone()
-    return (int(row[0]), row[1]) if row else (0, None)
+    return (int(row[0]), int(row[1])) if row else (0, -1)
 
 
 def _load(
-    connection: duckdb.DuckDBPyConnection, table: str, model: str
+    connection: duckdb.DuckDBPyConnection, model: str, after: int = -1
 ) -> tuple[list[tuple], np.ndarray]:
+    """The model's rows numbered after `after`, one per id (the newest), and their vectors."""
     import numpy as np
 
-    rows = connection.execute(
-        f"SELECT {_COLUMNS} FROM {table} WHERE model = ? ORDER BY created_at DESC, id",  # noqa: S608
-        [model],
-    ).fetchall()
+    query = (
+        f"SELECT {_COLUMNS} FROM memory_vectors WHERE model = ? AND rowid > ? "  # noqa: S608
+        "ORDER BY rowid DESC"
+    )
+    rows = connection.execute(query, [model, after]).fetchall()
     data = connection.execute(
-        f"SELECT vec FROM {table} WHERE model = ? ORDER BY created_at DESC, id",  # noqa: S608
-        [model],
+        "SELECT vec FROM memory_vectors WHERE model = ? AND rowid > ? ORDER BY rowid DESC",
+        [model, after],
     ).fetchnumpy()["vec"]
-    if len(data) == 0:
-        return rows, np.zeros((0, 0), dtype=np.float32)
-    return rows, np.stack([np.asarray(v, dtype=np.float32) for v in data])
+    seen: set[str] = set()
+    keep = []
+    for index, row in enumerate(rows):  # the shared store may hold an id twice: newest wins
+        if row[0] not in seen:
+            seen.add(row[0])
+            keep.append(index)
+    if not keep:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return [rows[i] for i in keep], np.stack([np.asarray(data[i], dtype=np.float32) for i in keep])
+
+
+def _refreshed(
+    connection: duckdb.DuckDBPyConnection,
+    model: str,
+    cached: _Matrix | None,
+    signature: tuple | None,
+    lake: bool,
+) -> _Matrix:
+    """`cached` brought up to date: unchanged, extended with the rows added since, or read again.
+
+    Memories are only ever added, so the rows added since are those numbered after the newest
+    cached one; if the counts then disagree (rows deleted by hand, say), everything is read again.
+    """
+    version = _version(connection, model, lake)
+    if cached is not None and cached.version == version:
+        cached.signature = signature
+        return cached
+    if cached is not None and version[1] > cached.version[1]:
+        rows, vectors = _load(connection, model, after=cached.version[1])
+        known = set(cached.ids)
+        fresh = [i for i, row in enumerate(rows) if row[0] not in known]
+        if len(cached.ids) + len(fresh) == version[0]:
+            if fresh:
+                cached.extend([rows[i] for i in fresh], vectors[fresh], version)
+            cached.version, cached.signature = version, signature
+            return cached
+    rows, vectors = _load(connection, model)
+    return _Matrix(
+        version=version,
+        signature=signature,
+        ids=[row[0] for row in rows],
+        texts=[row[1] for row in rows],
+        metadata=[row[2] or "{}" for row in rows],
+        created_at=[row[3] for row in rows],
+        vectors=vectors,
+    )
 
 
 def _matrix(store: StateStore, model: str) -> _Matrix:
@@ -345,25 +413,7 @@ def _matrix(store: StateStore, model: str) -> _Matrix:
         signature = _file_signature(store)
         if cached is not None and signature is not None and cached.signature == signature:
             return cached
-        table = store.current("memory_vectors")
-
-        def read(connection: duckdb.DuckDBPyConnection) -> _Matrix | None:
-            version = _version(connection, model)
-            if cached is not None and cached.version == version:
-                cached.signature = signature
-                return cached
-            rows, vectors = _load(connection, table, model)
-            return _Matrix(
-                version=version,
-                signature=signature,
-                ids=[row[0] for row in rows],
-                texts=[row[1] for row in rows],
-                metadata=[json.loads(row[2] or "{}") for row in rows],
-                created_at=[row[3] for row in rows],
-                vectors=vectors,
-            )
-
-        matrix = store.read(read)
+        matrix = store.read(lambda c: _refreshed(c, model, cached, signature, store.lake))
         _cache[key] = matrix
         return matrix
 
@@ -405,7 +455,7 @@ def semantic_search(
         VectorHit(
             id=matrix.ids[i],
             text=matrix.texts[i],
-            metadata=matrix.metadata[i],
+            metadata=json.loads(matrix.metadata[i]),
             score=round(float(scores[i]), 6),
             created_at=matrix.created_at[i],
         )
