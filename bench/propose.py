@@ -6,8 +6,9 @@ on the same machine state, against the scripted chat server (`phoenix.testing.ch
 a fixed latency L:
 
     bare   `asyncio.gather` of N distinct `litellm.acompletion` calls (no cap, no retries);
-    flow   `run_flow("propose-improvements", {"seed": ..., "n": N})` on an already-started
-           Prefect API server, timed end to end as a caller sees it;
+    flow   `run_flow("propose-improvements", {"seed": ..., "n": N, "synthesize": False})` on an
+           already-started Prefect API server, timed end to end as a caller sees it (without the
+           queen's synthesis, which embeds every proposal and asks a judge: not a per-ORCH cost);
     floor  Prefect's own floor for the same shape: a flow on the same ThreadPool task runner mapping
            N task runs that do nothing but wait L seconds — what any one-task-run-per-ORCH design
            costs here before it does any work.
@@ -275,7 +276,7 @@ def run_flow_once(n: int) -> tuple[float, float, list[str], float]:
     from flows import run_flow
 
     cpu, started = time.process_time(), time.perf_counter()
-    result = run_flow("propose-improvements", {"seed": SEED, "n": n})
+    result = run_flow("propose-improvements", {"seed": SEED, "n": n, "synthesize": False})
     wall = time.perf_counter() - started
     failures = [f"ORCH-{r['index']}: {r['error']}" for r in result["results"] if r["error"]]
     if result["succeeded"] != n and not failures:
