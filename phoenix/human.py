@@ -199,6 +199,8 @@ def _tokens(usage: Result) -> str:
 
 def _usage_line(usage: Result) -> str:
     """The run's tokens and cost, and the judge's share when it was asked."""
+    if not usage.get("prompt_tokens") and not usage.get("completion_tokens"):
+        return "Tokens: none reported by the model, cost unknown"  # e.g. the embedded model
     judge = usage.get("judge") or {}
     share = f" (judge: {_tokens(judge)})" if judge.get("prompt_tokens") else ""
     return f"Tokens: {_tokens(usage)}{share}"
