@@ -17,18 +17,24 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from flows import run_flow
 from phoenix.human import Screen, show
+from phoenix.llm.client import TokenUsage
 from phoenix.llm.synthesis import (
     MAX_JUDGED_GROUPS,
     IdeaGroup,
     JudgeUnparsable,
+    Synthesis,
     apply_ranking,
     cluster,
     parse_ranking,
 )
+from phoenix.settings import load_settings
 from phoenix.store import open_store
-from phoenix.store.proposals import load_run
+from phoenix.store.proposals import ProposalResult, ProposeRun, load_run, run_usage, save_run
 from phoenix.testing.chat_server import count_words
 from tests.conftest import ChatServer
+from tests.postgres_server import fresh_database, postgres_server
+
+__all__ = ["postgres_server"]  # the session fixture, imported for pytest
 
 SEED = "a todo web app"
 PARAPHRASES = [
@@ -213,6 +219,38 @@ def test_a_priced_model_has_a_cost_and_synthesis_can_be_skipped(
     out = io.StringIO()
     show("propose", result, Screen(out=out, err=io.StringIO()))
     assert out.getvalue().splitlines()[-1].endswith(f"${result['usage']['cost_usd']:.6f}")
+
+
+@pytest.mark.parametrize("kind", ["file", "lake"])
+def test_costs_and_synthesis_round_trip_in_both_stores(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Any
+) -> None:
+    environment = {"PHOENIX_HOME": str(tmp_path / "home")}
+    if kind == "lake":
+        server = request.getfixturevalue("postgres_server")
+        environment |= {
+            "PHOENIX_STORE_URL": server.store_url(fresh_database(server)),
+            "PHOENIX_STORE_DATA_PATH": str(tmp_path / "lake-data"),
+        }
+    store = open_store(load_settings(environment))
+    results = [
+        ProposalResult(index=0, angle="a", proposal="cache it", attempts=1, latency_s=0.5,
+                       usage=TokenUsage(prompt_tokens=41, completion_tokens=7, cost_usd=1.0665e-05)),
+        ProposalResult(index=1, angle="b", error="boom", attempts=3, latency_s=1.0),
+    ]  # fmt: skip
+    synthesis = Synthesis(
+        groups=[IdeaGroup(rank=1, orchs=[0], representative_orch=0, representative="cache it")],
+        ranked_by="size",
+        judge_error="The judge's call failed: | <b>",
+        usage=TokenUsage(prompt_tokens=30, completion_tokens=4, cost_usd=6.9e-06),
+        wall_s=0.25,
+    )
+    run = ProposeRun(run_id="r1", seed="s", n=2, model="openai/gpt-4o-mini", succeeded=1, failed=1,
+                     wall_s=1.5, results=results, usage=run_usage(results, synthesis),
+                     synthesis=synthesis)  # fmt: skip
+    save_run(store, run)
+    assert load_run(store, "r1") == run
+    assert run.usage.prompt_tokens == 71 and run.usage.cost_usd == pytest.approx(1.7565e-05)
 
 
 # --- the pure logic --------------------------------------------------------------------------------
