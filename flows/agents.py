@@ -1,7 +1,8 @@
-"""agents: the agents Phoenix has made — list them, show one, import one into the ecosystem.
+"""agents: the agents Phoenix has made — create a tool agent, list them, show one, import one.
 
-Every spawned agent has a row in DuckDB's `agents` table (written by spawn-agent and enforce-pr);
-this flow is how the CLI and the HTTP API read it.  `import` is the original system's
+Every agent has a row in DuckDB's `agents` table: a spawned one is written by spawn-agent and
+enforce-pr, a tool agent (a name and a mission, no code) by `create` here; this flow is how the CLI
+and the HTTP API read them, each with the tools assigned to it.  `import` is the original system's
 "resurrection": the agent's repository, cloned from its forge, becomes an ecosystem repository
 that Phoenix builds and runs like any other.
 """
@@ -19,41 +20,62 @@ from flows.ecosystem import ecosystem_command, import_and_build_repo
 from flows.run_names import shorten
 from phoenix.errors import BadInput, UsageError
 from phoenix.store import open_store
-from phoenix.store.agents import AgentRecord, get_agent, list_agents
+from phoenix.store.agents import AgentRecord, create_agent, find_agent, list_agents
 
-AgentsAction = Literal["list", "show", "import"]
+AgentsAction = Literal["list", "show", "import", "create"]
 
 
 def agents_run_name() -> str:
     from prefect.runtime import flow_run
 
     parameters = dict(flow_run.parameters or {})
-    subject = parameters.get("agent_id") or ""
+    subject = parameters.get("agent_id") or parameters.get("name") or ""
     return f"agents {parameters.get('action', '')} {shorten(subject, 30)}".rstrip()
 
 
 @task(name="read-agents", cache_policy=NO_CACHE)
-def read_agents(agent_id: str | None) -> list[AgentRecord]:
+def read_agents(agent_id: str | None) -> list[dict[str, Any]]:
+    """The agent (id or name), or every agent: each shown with its assigned tools."""
+    from phoenix.store.assignments import all_assignments
+
     store = open_store()
-    return [get_agent(store, agent_id)] if agent_id else list_agents(store)
+    records = [find_agent(store, agent_id)] if agent_id else list_agents(store)
+    tools = all_assignments(store)
+    return [record.shown() | {"tools": tools.get(record.id, [])} for record in records]
+
+
+@task(name="create-agent", cache_policy=NO_CACHE)
+def create_tool_agent(name: str, mission: str | None) -> dict[str, Any]:
+    return create_agent(open_store(), name, mission).shown() | {"tools": []}
 
 
 @flow(name="agents", flow_run_name=agents_run_name, validate_parameters=True)
-def agents(action: AgentsAction, agent_id: str | None = None, build: bool = True) -> dict[str, Any]:
-    """List Phoenix's agents, show one, or import one's repository into the ecosystem.
+def agents(
+    action: AgentsAction,
+    agent_id: str | None = None,
+    build: bool = True,
+    name: str | None = None,
+    mission: str | None = None,
+) -> dict[str, Any]:
+    """List Phoenix's agents, show one, import one's repository, or create a tool agent.
 
     Args:
-        action: list, show or import.
-        agent_id: the agent (show, import), as `phoenix agents list` shows it.
+        action: list, show, import or create.
+        agent_id: the agent (show, import), its id or name as `phoenix agents list` shows it.
         build: import: build the repository once imported.
+        name: create: the new agent's name (letters, digits, '.', '_', '-'; unique).
+        mission: create: what the agent is for (its model reads it first).
     """
     if action == "list":
-        return {"items": [record.shown() for record in read_agents(None)]}
+        return {"items": read_agents(None)}
+    if action == "create":
+        return create_tool_agent(name or "", mission)
     if not agent_id or not agent_id.strip():
         raise UsageError(f"agents {action} needs an agent id (see: phoenix agents list)")
-    record = read_agents(agent_id.strip())[0]
+    shown = read_agents(agent_id.strip())[0]
     if action == "show":
-        return record.shown()
+        return shown
+    record = AgentRecord.model_validate(shown)
     if action == "import":
         return _import(record, build)
     raise UsageError(f"Unknown agents action {action!r}")
@@ -67,6 +89,8 @@ def _import(record: AgentRecord, build: bool) -> dict[str, Any]:
     from phoenix.github.access import forge_access
     from phoenix.settings import load_settings
 
+    if not record.repo_url and record.kind == "tool":
+        raise BadInput(f"The agent {record.name} ({record.id}) is a tool agent: it has no code.")
     if not record.repo_url:
         raise BadInput(
             f"The agent {record.name} ({record.id}) has no repository: its spawn was {record.status}."

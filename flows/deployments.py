@@ -43,6 +43,8 @@ SERVED_FLOWS = {
     "spawn-agent": "flows.spawn_agent:spawn_agent",
     "agents": "flows.agents:agents",
     "tools": "flows.tools:tools",
+    "tool-agent": "flows.tool_agent:tool_agent",
+    "collaborate": "flows.collaborate:collaborate",
     "system": "flows.system:system",
 }
 

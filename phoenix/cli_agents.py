@@ -1,5 +1,6 @@
-"""`phoenix spawn`, `phoenix agents …` and `phoenix pr …`: the agents Phoenix makes, and their
-pull requests (docs/design.md, "Command line").
+"""`phoenix spawn`, `phoenix agents …`, `phoenix collaborate` and `phoenix pr …`: the agents
+Phoenix makes, what they do with their tools, and their pull requests (docs/design.md, "Command
+line").
 
 `phoenix spawn` runs its flow in this process rather than on the local service, so that each stage
 (generate, assemble, cargo test, publish, pull request, enforce) reaches this terminal's stderr as it
@@ -32,14 +33,30 @@ def add_agent_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     )  # fmt: skip
     spawn.set_defaults(handler=run_spawn)
 
-    agents = commands.add_parser("agents", help="the agents Phoenix has spawned")
+    agents = commands.add_parser("agents", help="the agents: spawned ones and tool agents")
     verbs = agents.add_subparsers(dest="action", required=True, parser_class=parser_class)
-    verbs.add_parser("list", help="every agent, newest last")
+    create = verbs.add_parser("create", help="a tool agent: a name and a mission, no code")
+    create.add_argument("name", help="letters, digits, '.', '_', '-' (unique)")
+    create.add_argument("--mission", default=None, help="what the agent is for")
+    verbs.add_parser("list", help="every agent, newest last, with its tools")
     verbs.add_parser("show", help="one agent: its repository, PR and test report").add_argument("id")
+    run = verbs.add_parser("run", help="the agent works on TASK with its assigned tools")
+    run.add_argument("id", metavar="AGENT", help="its name or id")
+    run.add_argument("task", nargs="+", help="what it should do")
+    run.add_argument("--steps", type=int, default=None,
+                     help="most requests to the model (default PHOENIX_TOOL_STEPS, 8)")  # fmt: skip
     importing = verbs.add_parser("import", help="import an agent's repository into the ecosystem")
     importing.add_argument("id")
     importing.add_argument("--no-build", action="store_true", help="import only, do not build")
     agents.set_defaults(handler=run_agents)
+
+    collaborate = commands.add_parser(
+        "collaborate", help="the queen splits TASK among the tool agents and merges their answers"
+    )
+    collaborate.add_argument("task", nargs="+")
+    collaborate.add_argument("--agents", default=None, help="a,b: only these agents (names or ids)")
+    collaborate.add_argument("--steps", type=int, default=None, help="step budget per sub-task")
+    collaborate.set_defaults(handler=run_collaborate)
 
     pulls = commands.add_parser("pr", help=PR_HELP)
     actions = pulls.add_subparsers(dest="action", required=True, parser_class=parser_class)
@@ -78,10 +95,35 @@ def run_agents(options: argparse.Namespace) -> dict[str, Any]:
 
     if options.action == "list":
         return dict(run_flow("agents", {"action": "list"}))
+    if options.action == "create":
+        parameters = {"action": "create", "name": options.name, "mission": options.mission}
+        return dict(run_flow("agents", parameters))
+    if options.action == "run":
+        from phoenix.agents.tool_loop import step_budget
+
+        task = " ".join(options.task).strip()
+        if not task:
+            raise UsageError("agents run needs a TASK: what should the agent do?")
+        step_budget(options.steps)  # a bad --steps is a usage error before anything starts
+        parameters = {"agent": options.id, "task": task, "steps": options.steps}
+        return dict(run_flow("tool-agent", parameters))
     parameters: dict[str, Any] = {"action": options.action, "agent_id": options.id}
     if options.action == "import":
         parameters["build"] = not options.no_build
     return dict(run_flow("agents", parameters))
+
+
+def run_collaborate(options: argparse.Namespace) -> dict[str, Any]:
+    from phoenix.agents.collaboration import parse_agent_names
+    from phoenix.agents.tool_loop import step_budget
+    from phoenix.cli import run_flow
+
+    task = " ".join(options.task).strip()
+    if not task:
+        raise UsageError("collaborate needs a TASK: what should the agents do?")
+    step_budget(options.steps)
+    names = parse_agent_names(options.agents) if options.agents is not None else None
+    return dict(run_flow("collaborate", {"task": task, "agents": names, "steps": options.steps}))
 
 
 def run_pr(options: argparse.Namespace) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""How `phoenix spawn`, `phoenix agents …` and `phoenix pr …` read for people (see `phoenix.human`).
+"""How `phoenix spawn`, `phoenix agents …`, `phoenix collaborate` and `phoenix pr …` read for
+people (see `phoenix.human`).
 
 A spawn says where its agent is and what happens next: a pull request waiting names what it waits
 for and the command that approves it; an aborted spawn keeps its report's figures and says why on
-stderr.
+stderr.  A tool agent's run shows its calls as a table (refused ones marked) and then its answer;
+a collaboration shows who did which sub-task and then the merged answer.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ def agent_fields(record: Result, screen: Any) -> None:
         f"Agent {record.get('name')} ({record.get('id')})",
         [
             ("Status", _status(record)),
-            ("Tier", record.get("tier")),
+            ("Kind", record.get("kind")),
+            ("Mission", record.get("mission")),
+            ("Tools", ", ".join(record.get("tools") or []) or None),
+            ("Tier", record.get("tier") if record.get("kind") != "tool" else None),
             ("Repository", record.get("repo_url")),
             ("Pull request", record.get("pr_url")),
             ("Tests", _tests(record.get("test_report"))),
@@ -70,13 +75,83 @@ def agents_list(result: Result, screen: Any) -> None:
         return
     screen.table(
         f"Showing {len(items)} agent{'s' if len(items) != 1 else ''}",
-        ["id", "name", "tier", "status", "tests", "pr"],
+        ["id", "name", "kind", "status", "mission / tools", "tests", "pr"],
         [
-            (item.get("id"), item.get("name"), item.get("tier"), item.get("status"),
-             _tests(item.get("test_report")), f"#{item['pr_number']}" if item.get("pr_number") else "")
+            (item.get("id"), item.get("name"), item.get("kind"), item.get("status"),
+             _mission_and_tools(item), _tests(item.get("test_report")),
+             f"#{item['pr_number']}" if item.get("pr_number") else "")
             for item in items
         ],
     )  # fmt: skip
+
+
+def _mission_and_tools(item: Result) -> str:
+    """`mission [tool, tool]`, the mission cut short: what the list needs to tell agents apart."""
+    mission = " ".join(str(item.get("mission") or "").split())
+    if len(mission) > 40:
+        mission = mission[:39].rstrip() + "…"
+    tools = ", ".join(item.get("tools") or [])
+    return " ".join(part for part in (mission, f"[{tools}]" if tools else "") if part)
+
+
+def _cell(text: Any, limit: int = 60) -> str:
+    line = " ".join(str(text or "").split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def _tokens(usage: Result | None) -> str | None:
+    if not usage:
+        return None
+    cost = usage.get("cost_usd")
+    priced = f", ${cost:.4f}" if isinstance(cost, int | float) else ""
+    return f"{usage.get('prompt_tokens', 0)} in, {usage.get('completion_tokens', 0)} out{priced}"
+
+
+def agent_run(result: Result, screen: Any) -> None:
+    """`phoenix agents run`: how it ended, its calls, then the answer."""
+    calls = result.get("calls") or []
+    refused = sum(not call.get("allowed") for call in calls)
+    screen.fields(
+        f"Agent {result.get('agent')}: {_cell(result.get('task'))}",
+        [
+            ("Stopped", f"{result.get('stopped')} after {result.get('steps')} of"
+                        f" {result.get('budget')} steps"),
+            ("Tools", ", ".join(result.get("tools") or []) or "none"),
+            ("Calls", f"{len(calls)} ({refused} refused)" if calls else None),
+            ("Tokens", _tokens(result.get("usage"))),
+        ],
+    )  # fmt: skip
+    if calls:
+        screen.table(
+            "Tool calls",
+            ["step", "tool", "result"],
+            [
+                (call.get("step"), call.get("tool"),
+                 ("ok: " + _cell(call.get("output"))) if call.get("ok")
+                 else ("refused: " if not call.get("allowed") else "error: ")
+                 + _cell(call.get("error")))
+                for call in calls
+            ],
+        )  # fmt: skip
+    screen.line("")
+    screen.line(str(result.get("answer") or ""))
+
+
+def collaborate(result: Result, screen: Any) -> None:
+    """`phoenix collaborate`: each sub-task, its agent and outcome, then the merged answer."""
+    subtasks = result.get("subtasks") or []
+    screen.table(
+        f"{result.get('succeeded', 0)} of {len(subtasks)} sub-tasks done"
+        f" (plan: {result.get('planned_by')}, merge: {result.get('merged_by')})",
+        ["#", "agent", "sub-task", "outcome"],
+        [
+            (item.get("index"), item.get("agent"), _cell(item.get("task"), 50),
+             "done" if item.get("ok") else "FAILED: " + _cell(item.get("error"), 50))
+            for item in subtasks
+        ],
+    )  # fmt: skip
+    screen.line("")
+    screen.line(str(result.get("answer") or ""))
 
 
 def pr_list(result: Result, screen: Any) -> None:
@@ -115,6 +190,9 @@ RENDERERS: dict[str, Callable[[Result, Any], None]] = {
     "spawn": spawn,
     "agents.show": agent_fields,
     "agents.list": agents_list,
+    "agents.create": agent_fields,
+    "agents.run": agent_run,
+    "collaborate": collaborate,
     "pr.list": pr_list,
     "pr.approve": pr_action,
     "pr.merge": pr_action,

@@ -12,13 +12,14 @@ id (the shared store has no unique keys).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import datetime
 from typing import Any
 
 import duckdb
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from phoenix.errors import BadInput, Conflict, NotFound
 from phoenix.store.database import StateStore
@@ -206,5 +207,58 @@ def find_agent(store: StateStore, id_or_name: str) -> AgentRecord:
 
     found = store.read(read)
     if found is None:
-        raise NotFound(f"No agent with id or name {key!r} (see: phoenix agents list)")
+        raise NotFound(f"No agent with id {key!r} nor with that name (see: phoenix agents list)")
     return found
+
+
+class ToolCallRow(BaseModel):
+    """One row of `tool_calls`: a call a tool agent's model asked for, and what became of it."""
+
+    id: str
+    run_id: str | None
+    agent_id: str | None
+    step: int
+    tool: str
+    arguments: Any = Field(description="The parsed arguments, or the raw text of a malformed call.")
+    allowed: bool
+    ok: bool
+    output: str | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+    created_at: datetime | None = None
+
+
+_CALL_COLUMNS = (
+    "id", "run_id", "agent_id", "step", "tool", "arguments", "allowed", "ok", "output", "error",
+    "duration_s",
+)  # fmt: skip
+
+
+def save_tool_call(store: StateStore, row: ToolCallRow) -> None:
+    """Append one call (an insert only: it never conflicts with another writer)."""
+    values = [json.dumps(row.arguments) if c == "arguments" else getattr(row, c) for c in _CALL_COLUMNS]
+    store.transaction(
+        lambda connection: connection.execute(
+            f"INSERT INTO tool_calls ({', '.join(_CALL_COLUMNS)})"  # noqa: S608 - fixed names
+            f" VALUES ({', '.join('?' for _ in _CALL_COLUMNS)})",
+            values,
+        )
+    )
+
+
+def tool_calls_of_run(store: StateStore, run_id: str) -> list[ToolCallRow]:
+    """The calls recorded for the flow run `run_id`, in the order they were made."""
+
+    def read(connection: duckdb.DuckDBPyConnection) -> list[ToolCallRow]:
+        columns = (*_CALL_COLUMNS, "created_at")
+        rows = connection.execute(
+            f"SELECT {', '.join(columns)} FROM tool_calls WHERE run_id = ?"  # noqa: S608
+            " ORDER BY step, created_at, rowid",
+            [run_id],
+        ).fetchall()
+        found = [dict(zip(columns, row, strict=True)) for row in rows]
+        for item in found:
+            item["arguments"] = json.loads(item["arguments"])
+        return [ToolCallRow.model_validate(item) for item in found]
+
+    return store.read(read)
