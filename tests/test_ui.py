@@ -112,7 +112,7 @@ def _artifact_id(run_id: str) -> str:
             )
 
     artifacts = {artifact.type: artifact for artifact in asyncio.run(read())}
-    assert sorted(artifacts) == ["progress", "table"]
+    assert sorted(artifacts) == ["markdown", "progress", "table"]  # markdown: the ranked ideas
     return str(artifacts["table"].id)
 
 
