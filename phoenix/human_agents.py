@@ -71,7 +71,10 @@ def spawn(record: Result, screen: Any) -> None:
 def agents_list(result: Result, screen: Any) -> None:
     items = result.get("items") or []
     if not items:
-        screen.line("No agents yet. Spawn one: phoenix spawn 'weather-bot: reports the weather'")
+        screen.line(
+            "No agents yet. Create one: phoenix agents create scout --mission 'finds facts'"
+            " (or spawn one: phoenix spawn 'weather-bot: reports the weather')"
+        )
         return
     screen.table(
         f"Showing {len(items)} agent{'s' if len(items) != 1 else ''}",
