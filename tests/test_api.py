@@ -148,7 +148,8 @@ def test_command_returns_the_envelope(api: httpx.Client) -> None:
         ("ecosystem x", 400),
         ("ecosystem x build", 404),
         ("spawn agent ***: b", 400),
-        ("system restart", 501),
+        ("system restart", 400),
+        ("system exec ls", 403),
         ("propose 0 improvements for x", 400),
         ("   ", 422),
         ("", 422),
@@ -238,7 +239,7 @@ PROBES: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None, int]]
     ("POST", "/api/command", {"command": "help"}, None, 200),
     ("POST", "/api/command", {"command": "ecosystem x"}, None, 400),
     ("POST", "/api/command", {"command": "memory get nothing-here"}, None, 404),
-    ("POST", "/api/command", {"command": "system restart"}, None, 501),
+    ("POST", "/api/command", {"command": "system restart"}, None, 400),
     ("POST", "/api/command", {"command": "spawn agent ***: b"}, None, 400),
     ("POST", "/api/command", {}, None, 422),
     ("POST", "/api/speak", {"user_input": "hello"}, None, 200),
@@ -252,6 +253,17 @@ PROBES: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None, int]]
     ("GET", "/api/memory/search", None, {"q": "probe", "limit": 0}, 422),
     ("DELETE", "/api/memory/delete/probe", None, None, 200),
     ("DELETE", "/api/memory/delete/probe", None, None, 404),
+    ("POST", "/api/memory/vector/store", {"text": "a probe about rivers"}, None, 200),
+    ("POST", "/api/memory/vector/store", {"text": " "}, None, 400),
+    ("POST", "/api/memory/vector/store", {}, None, 422),
+    ("GET", "/api/memory/vector/search", None, {"q": "streams of water"}, 200),
+    ("GET", "/api/memory/vector/search", None, {"q": "x", "filter": "no-colon"}, 400),
+    ("GET", "/api/memory/vector/all", None, None, 200),
+    ("GET", "/api/system/status", None, None, 200),
+    ("POST", "/api/system/exec", {"argv": ["ls"]}, None, 403),
+    ("POST", "/api/system/exec", {"argv": "ls"}, None, 422),
+    ("POST", "/api/system/read-file", {"path": "notes.txt"}, None, 403),
+    ("POST", "/api/system/write-file", {"path": "notes.txt", "content": "x"}, None, 403),
     ("POST", "/api/ecosystem/import", {"owner": "acme", "repo": "missing"}, None, 404),
     ("POST", "/api/ecosystem/import", {"url": "file:///etc"}, None, 422),
     ("GET", "/api/ecosystem/list", None, None, 200),
@@ -319,7 +331,7 @@ def test_every_route_is_documented_and_answers_only_documented_statuses(api: htt
     documented = {
         (method.upper(), path) for path, operations in document["paths"].items() for method in operations
     }
-    assert documented == _api_routes(create_app("x").routes) and len(documented) == 25
+    assert documented == _api_routes(create_app("x").routes) and len(documented) == 32
     probed: set[tuple[str, str]] = set()
     for method, path, body, params, status in PROBES:
         template, operation = _operation(document["paths"], method, path)

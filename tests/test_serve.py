@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,34 @@ from tests.conftest import PHOENIX, cli_environment, wait_for
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
+class BusyRetryingTransport(httpx.HTTPTransport):
+    """Retries a 503 or 429 with backoff, for up to 30 s, as Prefect's own client does.
+
+    Prefect's SQLite-backed server answers 503 ("database is locked") while another writer holds
+    the database; on a loaded machine that lasts seconds (seen in CI), and a plain client that
+    gives up at once would fail the test for the server's busyness, not for Phoenix.
+    """
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        deadline = time.monotonic() + 30
+        delay = 0.2
+        while True:
+            response = super().handle_request(request)
+            if response.status_code not in (429, 503) or time.monotonic() > deadline:
+                return response
+            response.close()
+            time.sleep(delay)  # backoff against a busy server, not synchronisation
+            delay = min(delay * 2, 3.0)
+
+
 class Served:
     """A `phoenix serve` process and the Prefect API it serves on."""
 
     def __init__(self, process: subprocess.Popen[bytes], env: dict[str, str], log: Path) -> None:
         self.process, self.env, self.log = process, env, log
-        self.api = httpx.Client(base_url=env["PREFECT_API_URL"], timeout=30)
+        self.api = httpx.Client(
+            base_url=env["PREFECT_API_URL"], timeout=30, transport=BusyRetryingTransport()
+        )
 
     def deployment(self, flow: str, name: str = "phoenix") -> dict[str, Any]:
         reply = self.api.get(f"/deployments/name/{flow}/{name}")

@@ -244,6 +244,9 @@ class AgentResponse(BaseModel):
     attempts: int | None = Field(description="cargo test runs (1 + repairs).")
     error: str | None = Field(description="Why it aborted, or what its pull request waits for.")
     test_report: TestReport | None
+    mission: str | None = Field(default=None, description="A tool agent's mission.")
+    kind: str | None = Field(default=None, description="spawned (code in a repository) or tool.")
+    tools: list[str] | None = Field(default=None, description="The tools assigned to it.")
     created_at: str | None
     updated_at: str | None
 
