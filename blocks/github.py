@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from blocks.form import filled_fields, saved_block
 from phoenix.github.settings import GitHubSettings, load_github_settings
 
 if TYPE_CHECKING:
@@ -76,20 +77,12 @@ class GitHubBlock(Block):
 
     def as_settings_fields(self) -> dict[str, Any]:
         """The block's values as `GitHubSettings` fields; an empty field means "not set here"."""
-        fields = {name: getattr(self, name) for name in type(self).model_fields if name in _FIELDS}
-        return {name: value for name, value in fields.items() if _is_set(value)}
+        return filled_fields(self, _FIELDS)
 
 
 _FIELDS = frozenset(GitHubSettings.model_fields)
 """The block's fields that are settings (CAOS_FREE_TIER and X402_ENABLED, which do nothing here,
 are environment only)."""
-
-
-def _is_set(value: Any) -> bool:
-    """A field left empty in the UI form (None, blank text, a blank secret) means "not set here"."""
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
-    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def resolve_github_settings(
@@ -101,11 +94,9 @@ def resolve_github_settings(
     unreachable Prefect API is an error, as for `blocks.llm.resolve_settings`.
     """
     environ = os.environ if environ is None else environ
-    try:
-        block = GitHubBlock.load(block_name)
-    except (ValueError, RuntimeError):
-        return load_github_settings(environ)
-    return load_github_settings(environ, block.as_settings_fields())
+    block = saved_block(GitHubBlock, block_name)
+    fallback = block.as_settings_fields() if isinstance(block, GitHubBlock) else None
+    return load_github_settings(environ, fallback)
 
 
 def resolve_forge_access() -> ForgeAccess:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
+from blocks.form import filled_fields, saved_block
 from phoenix.tools.settings import ToolSettings, load_tool_settings
 
 DEFAULT_BLOCK_NAME = "default"
@@ -65,18 +66,10 @@ class ToolsBlock(Block):
 
     def as_settings_fields(self) -> dict[str, Any]:
         """The block's values as `ToolSettings` fields; an empty field means "not set here"."""
-        fields = {name: getattr(self, name) for name in type(self).model_fields if name in _FIELDS}
-        return {name: value for name, value in fields.items() if _is_set(value)}
+        return filled_fields(self, _FIELDS)
 
 
 _FIELDS = frozenset(ToolSettings.model_fields)
-
-
-def _is_set(value: Any) -> bool:
-    """A field left empty in the UI form (None, blank text, a blank secret) means "not set here"."""
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
-    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def resolve_tool_settings(
@@ -88,8 +81,6 @@ def resolve_tool_settings(
     unreachable Prefect API is an error, as for `blocks.llm.resolve_settings`.
     """
     environ = os.environ if environ is None else environ
-    try:
-        block = ToolsBlock.load(block_name)
-    except (ValueError, RuntimeError):
-        return load_tool_settings(environ)
-    return load_tool_settings(environ, block.as_settings_fields())
+    block = saved_block(ToolsBlock, block_name)
+    fallback = block.as_settings_fields() if isinstance(block, ToolsBlock) else None
+    return load_tool_settings(environ, fallback)

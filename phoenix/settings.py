@@ -180,6 +180,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PhoenixSettings:
 
 Model = TypeVar("Model", bound=BaseModel)
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def strict_boolean(value: Any, expected: str = "true or false") -> Any:
+    """A switch's text as a bool: true/false, yes/no, on/off, 1/0 — anything else is an error,
+    never silently false (pydantic alone would refuse "on" and take "f").  Non-text passes."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"expected {expected}, not {value!r}")
+    return value
+
 
 def validate_environment(
     model: type[Model], variables: Mapping[str, str], environ: Mapping[str, str], heading: str = ""

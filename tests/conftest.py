@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -199,3 +200,36 @@ def wait_for(condition: Any, timeout_s: float = 10.0, interval_s: float = 0.05) 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout_s} s")
         time.sleep(interval_s)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def in_process_api(token: str) -> Iterator[httpx.Client]:
+    """The HTTP API on a loopback port, its flows run in this process (as `phoenix api` runs
+    them), and a client that sends `token`."""
+    import threading
+
+    import uvicorn
+
+    from phoenix.api.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(token), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, timeout_s=30)
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    ) as client:
+        yield client
+    server.should_exit = True
+    thread.join(timeout=30)

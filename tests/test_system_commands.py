@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,40 +23,17 @@ from phoenix import __version__
 from phoenix.human import Screen, show
 from phoenix.settings import SettingsError
 from phoenix.system.settings import load_system_settings
-from tests.conftest import wait_for
+from tests.conftest import in_process_api
 
 TOKEN = "system-test-token"  # noqa: S105 - the test API's own token
 INJECTIONS = ["a; touch pwned", "$(touch pwned2)", "`touch pwned3`", "&& rm -rf .", "| cat /etc/passwd"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def api() -> Iterator[httpx.Client]:
     """The API on a loopback port, its flows run in this process (as `phoenix api` runs them)."""
-    import uvicorn
-
-    from phoenix.api.app import create_app
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(TOKEN), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, timeout_s=30)
-    with httpx.Client(
-        base_url=f"http://127.0.0.1:{port}",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=60,
-    ) as client:
+    with in_process_api(TOKEN) as client:
         yield client
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 @pytest.fixture

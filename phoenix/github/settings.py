@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
-from phoenix.settings import SettingsError, validate_environment
+from phoenix.settings import SettingsError, strict_boolean, validate_environment
 
 MergeMethod = Literal["merge", "squash", "rebase"]
 
@@ -36,9 +36,6 @@ VARIABLES: dict[str, str] = {
     "X402_ENABLED": "x402_enabled",
 }
 """Environment variable → field: the public names (docs/design.md, "Environment")."""
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 class GitHubSettings(BaseModel):
@@ -69,14 +66,7 @@ class GitHubSettings(BaseModel):
     @classmethod
     def _boolean(cls, value: Any) -> Any:
         """true/false, yes/no, on/off, 1/0 — anything else is an error, never silently false."""
-        if isinstance(value, str):
-            text = value.strip().lower()
-            if text in _TRUE:
-                return True
-            if text in _FALSE:
-                return False
-            raise ValueError(f"expected true or false, not {value!r}")
-        return value
+        return strict_boolean(value)
 
     @property
     def uses_local_forge(self) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from phoenix.errors import SystemCommandsDisabled
-from phoenix.settings import load_settings, validate_environment
+from phoenix.settings import load_settings, strict_boolean, validate_environment
 
 ENABLE_VARIABLE = "PHOENIX_SYSTEM_COMMANDS"
 
@@ -27,9 +27,6 @@ VARIABLES = {
     "PHOENIX_SYSTEM_EXEC_TIMEOUT": "exec_timeout",
 }
 """Environment variable → field: the public names of these settings."""
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 class SystemSettings(BaseModel):
@@ -51,14 +48,7 @@ class SystemSettings(BaseModel):
     @classmethod
     def _switch(cls, value: Any) -> Any:
         """on/off, true/false, yes/no, 1/0 — anything else is an error, never silently off."""
-        if isinstance(value, str):
-            text = value.strip().lower()
-            if text in _TRUE:
-                return True
-            if text in _FALSE:
-                return False
-            raise ValueError(f"expected on or off, not {value!r}")
-        return value
+        return strict_boolean(value, expected="on or off")
 
     @field_validator("workspace")
     @classmethod

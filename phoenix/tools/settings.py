@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
-from phoenix.settings import SettingsError, validate_environment
+from phoenix.settings import SettingsError, strict_boolean, validate_environment
 
 DEFAULT_TERMINAL_ALLOW = (
     "ls", "cat", "echo", "head", "tail", "wc", "grep", "sort", "uniq", "date", "pwd", "uname",
@@ -45,9 +45,6 @@ VARIABLES: dict[str, str] = {
     "PHOENIX_TOOL_HTTP_TIMEOUT": "http_timeout",
 }
 """Environment variable → field (docs/design.md, "Environment")."""
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 class ToolSettings(BaseModel):
@@ -80,14 +77,7 @@ class ToolSettings(BaseModel):
     @classmethod
     def _boolean(cls, value: Any) -> Any:
         """true/false, yes/no, on/off, 1/0 — anything else is an error, never silently false."""
-        if isinstance(value, str):
-            text = value.strip().lower()
-            if text in _TRUE:
-                return True
-            if text in _FALSE:
-                return False
-            raise ValueError(f"expected true or false, not {value!r}")
-        return value
+        return strict_boolean(value)
 
     @field_validator("terminal_allow", mode="before")
     @classmethod
