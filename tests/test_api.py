@@ -203,6 +203,18 @@ def test_speak_answers_and_keeps_the_exchange(api: httpx.Client, chat_server_url
     assert episodes["count"] >= 1
 
 
+def test_speak_recalls_its_own_conversation_only(api: httpx.Client, chat_server_url: str) -> None:
+    ChatServer(chat_server_url).reset()
+    ChatServer(chat_server_url).control(replies=["Noted."])
+    first = api.post("/api/speak", json={"user_input": "My cat is called Miso", "conversation": "pets"})
+    assert first.status_code == 200 and first.json()["conversation"] == "pets"
+    other = api.post("/api/speak", json={"user_input": "What is my cat called?", "conversation": "work"})
+    assert other.json()["conversation"] == "work"
+    assert other.json()["context"]["episodes"] == [], "another conversation's turn was recalled"
+    again = api.post("/api/speak", json={"user_input": "What is my cat called?", "conversation": "pets"})
+    assert first.json()["episode_key"] in again.json()["context"]["episodes"]
+
+
 def test_status_reports_without_secrets(api: httpx.Client) -> None:
     reply = api.get("/api/status")
     assert reply.status_code == 200

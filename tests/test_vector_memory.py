@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +22,10 @@ from phoenix.errors import BadInput
 from phoenix.settings import PhoenixSettings, load_settings
 from phoenix.store import StateStore, open_store
 from phoenix.store import vectors as vec
-from tests.conftest import PHOENIX, wait_for
+from tests.conftest import PHOENIX, in_process_api
+from tests.postgres_server import fresh_database, postgres_server
+
+__all__ = ["postgres_server"]  # the session fixture, imported for pytest
 
 TOKEN = "test-vector-token"  # noqa: S105 - the test API's own token
 
@@ -148,34 +149,11 @@ def test_the_router_stores_and_searches_by_meaning(store: StateStore) -> None:
 # --- the HTTP API and the CLI -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def api(store: StateStore) -> Iterator[httpx.Client]:
     """The API on a loopback port, its flows run in this process (as `phoenix api` runs them)."""
-    import uvicorn
-
-    from phoenix.api.app import create_app
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(TOKEN), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, timeout_s=30)
-    with httpx.Client(
-        base_url=f"http://127.0.0.1:{port}",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=60,
-    ) as client:
+    with in_process_api(TOKEN) as client:
         yield client
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 def test_the_api_stores_searches_filters_and_lists(api: httpx.Client) -> None:
@@ -234,3 +212,26 @@ def test_the_cli_shows_a_search_as_a_table_with_scores(home: Path, store: StateS
     assert not shown.stdout.lstrip().startswith("{")
     bad = phoenix("memory", "vector-store", "x", "--metadata", "[1, 2]")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and bad.stdout == ""
+
+
+def test_the_shared_store_keeps_and_searches_vectors_too(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """DuckLake has no fixed-size arrays (vectors are FLOAT[] there) and no unique keys."""
+    server = request.getfixturevalue("postgres_server")
+    lake_settings = load_settings(
+        {
+            "PHOENIX_HOME": str(tmp_path / "home"),
+            "PHOENIX_STORE_URL": server.store_url(fresh_database(server)),
+            "PHOENIX_STORE_DATA_PATH": str(tmp_path / "lake-data"),
+        }
+    )
+    lake = open_store(lake_settings)
+    assert lake.lake
+    for text, _ in PARAPHRASES[:3]:
+        assert vec.store_text(lake, lake_settings, text, {"kind": "fact"}).created
+    again = vec.store_text(lake, lake_settings, PARAPHRASES[0][0])
+    assert not again.created and vec.count(lake, lake_settings) == 3
+    for text, query in PARAPHRASES[:3]:
+        hits = vec.semantic_search(lake, lake_settings, query, k=3, filters={"kind": "fact"}).items
+        assert hits[0].text == text and len(hits) == 3

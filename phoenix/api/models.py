@@ -105,6 +105,12 @@ class CommandRequest(BaseModel):
 
 class SpeakRequest(BaseModel):
     user_input: Text = Field(description="What the person said.")
+    conversation: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Which conversation this turn belongs to; its earlier turns are recalled"
+        " (default: the one default conversation).",
+    )
 
 
 class EnvelopeResponse(BaseModel):
@@ -341,11 +347,14 @@ class SystemWrittenResponse(WrittenFile):
 
 
 class VectorStoreRequest(BaseModel):
+    # Documented as non-blank but checked by the flow, so that a blank text is the 400 (bad_input)
+    # of Phoenix's contract rather than the 422 of a schema violation.
     text: str = Field(
         max_length=1_000_000,
         description="The text to remember by its meaning; empty or blank is a 400 (bad_input).",
+        json_schema_extra={"minLength": 1, "pattern": NOT_BLANK},
     )
-    metadata: dict[str, str | int | float | bool] | SkipJsonSchema[None] = Field(
+    metadata: dict[str, str | int | float | bool] | None = Field(
         default=None, description="A flat object of strings, numbers and booleans, filterable."
     )
 

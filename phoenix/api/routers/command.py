@@ -27,5 +27,8 @@ def run_command(request: CommandRequest) -> Any:
 
 @router.post("/speak", response_model=EnvelopeResponse, responses=error_responses(422, 400, 502))
 def speak(request: SpeakRequest) -> Any:
-    """Talk to the LLM; the exchange is kept as an episodic memory."""
-    return run_flow_response("speak", {"user_input": request.user_input})
+    """Talk to the LLM: the turn is answered with what its conversation remembers, then kept."""
+    parameters = {"user_input": request.user_input}
+    if request.conversation and request.conversation.strip():
+        parameters["conversation"] = request.conversation.strip()
+    return run_flow_response("speak", parameters)

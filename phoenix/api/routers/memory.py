@@ -77,6 +77,11 @@ def vector_store(request: VectorStoreRequest) -> Any:
     return _memory(action="vector-store", value=request.text, metadata=request.metadata)
 
 
+FILTER_PATTERN = r"^\s*[^:\s][^:]*:"
+"""A filter names a key, then a colon: documented (a schema-valid filter is usable) and checked
+below with a 400, as every other value Phoenix refuses by meaning."""
+
+
 def _filters(values: list[str]) -> dict[str, str]:
     filters: dict[str, str] = {}
     for value in values:
@@ -97,7 +102,10 @@ def vector_search(
     k: Annotated[int, Query(description="How many results (default 5; clamped into 1..50).")] = 5,
     filter: Annotated[  # noqa: A002 - the query parameter's public name
         list[str],
-        Query(description="key:value; only texts whose metadata has that value (repeatable)."),
+        Query(
+            description="key:value; only texts whose metadata has that value (repeatable).",
+            json_schema_extra={"items": {"type": "string", "pattern": FILTER_PATTERN}},
+        ),
     ] = [],  # noqa: B006 - FastAPI copies the default
 ) -> Any:
     """The `k` stored texts closest in meaning to `q`, best first, each with its cosine score."""
