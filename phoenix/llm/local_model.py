@@ -18,7 +18,7 @@ from typing import Any
 
 import litellm
 from litellm import CustomLLM
-from litellm.types.utils import ModelResponse
+from litellm.types.utils import ModelResponse, Usage
 
 PROVIDER = "local"
 CONTEXT_TOKENS = 2048
@@ -60,7 +60,13 @@ class LocalModel(CustomLLM):
 
     def _generate(
         self, messages: list[dict[str, Any]], optional_params: dict[str, Any], timeout: Any
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str, int, int]:
+        """The answer, its finish reason, and the tokens in and out.
+
+        Streaming gives no usage, so it is counted here: each content chunk is one generated
+        token, and the prompt is the messages' text through the model's own tokenizer (the chat
+        template's few tokens per message are not counted).
+        """
         # Waiting for the model is queueing, not slowness: the timeout starts once this call has it.
         if not self._lock.acquire(timeout=LOCK_WAIT_S):
             raise litellm.Timeout(
@@ -70,7 +76,12 @@ class LocalModel(CustomLLM):
             )
         deadline = time.monotonic() + self._timeout_s(timeout)
         try:
-            chunks = self._model().create_chat_completion(
+            model = self._model()
+            prompt_tokens = sum(
+                len(model.tokenize(str(message.get("content") or "").encode(), add_bos=False))
+                for message in messages
+            )
+            chunks = model.create_chat_completion(
                 messages=messages,
                 max_tokens=int(optional_params.get("max_tokens") or 256),
                 temperature=float(optional_params.get("temperature", 0.7)),
@@ -88,17 +99,23 @@ class LocalModel(CustomLLM):
                         model="local/smollm2",
                         llm_provider=PROVIDER,
                     )
-            return "".join(parts), finish_reason
+            generated = sum(1 for part in parts if part)
+            return "".join(parts), finish_reason, prompt_tokens, generated
         finally:
             self._lock.release()
 
     def completion(self, *args: Any, **kwargs: Any) -> ModelResponse:
-        text, finish_reason = self._generate(
+        text, finish_reason, prompt_tokens, completion_tokens = self._generate(
             kwargs["messages"], kwargs.get("optional_params") or {}, kwargs.get("timeout")
         )
         response: ModelResponse = kwargs.get("model_response") or ModelResponse()
         response.choices[0].message.content = text  # type: ignore[union-attr]
         response.choices[0].finish_reason = finish_reason
+        response.usage = Usage(  # type: ignore[attr-defined]
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        )
         response.model = f"{PROVIDER}/{kwargs.get('model', 'smollm2')}"
         return response
 
