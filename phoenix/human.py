@@ -19,6 +19,8 @@ Result = dict[str, Any]
 
 ERROR_KEYS = frozenset({"type", "message", "code", "verb", "detail"})
 TAIL_LINES = 20
+IDEA_WIDTH = 140
+"""An idea's representative proposal is shortened to this many characters in the ranking."""
 
 
 @dataclass
@@ -166,10 +168,15 @@ def _propose(result: Result, screen: Screen) -> None:
         rows.append([item.get("index", 0) + 1, item.get("angle", ""), text])
     synthesis = result.get("synthesis")
     if synthesis and synthesis.get("groups"):
-        # The ranked ideas first, ORCHs numbered as in the table of every proposal below.
+        # The ranked ideas first, each in a line (the whole text is in the table below), ORCHs
+        # numbered as in that table.
         screen.line(header)
         ideas = [
-            [group["rank"], ", ".join(str(i + 1) for i in group["orchs"]), group["representative"]]
+            [
+                group["rank"],
+                ", ".join(str(i + 1) for i in group["orchs"]),
+                _shorten(group["representative"], IDEA_WIDTH),
+            ]
             for group in synthesis["groups"]
         ]
         screen.table(_ideas_header(synthesis), ["rank", "ORCHs", "idea"], ideas)
@@ -187,7 +194,7 @@ def _ideas_header(synthesis: Result) -> str:
     if synthesis.get("ranked_by") == "judge":
         return f"{ideas}, ranked by the LLM judge:"
     if synthesis.get("judge_error"):
-        return f"{ideas}, by size (the judge failed: {_shorten(synthesis['judge_error'], 160)}):"
+        return f"{ideas}, by size (the judge failed: {_shorten(synthesis['judge_error'], 100)}):"
     return f"{ideas}, by size:" if count > 1 else f"{ideas}:"
 
 

@@ -199,9 +199,10 @@ def test_usage_errors_exit_2_with_a_json_error(
     assert reply["type"] == "error" and reply["message"]
 
 
-def test_an_unavailable_capability_is_a_failed_operation(cli_env: dict[str, str]) -> None:
-    code, reply, _ = phoenix(cli_env, "command", "system", "restart")
-    assert code == 1 and reply["code"] == "not_available"
+def test_a_switched_off_capability_is_a_failed_operation(cli_env: dict[str, str]) -> None:
+    code, reply, _ = phoenix(cli_env, "command", "system", "exec", "ls")
+    assert code == 1 and reply["code"] == "system_commands_disabled"
+    assert "PHOENIX_SYSTEM_COMMANDS" in reply["message"]
 
 
 def test_propose_prints_the_documented_document(cli_env: dict[str, str], chat_server_url: str) -> None:

@@ -124,7 +124,9 @@ def test_every_flow_is_served_with_a_form_the_ui_can_render(served: Served) -> N
             assert parameter.get("type") or parameter.get("anyOf") or parameter.get("allOf"), name
     memory = served.deployment("memory")["parameter_openapi_schema"]
     assert memory["required"] == ["action"]
-    assert memory["properties"]["action"]["enum"] == ["store", "get", "search", "delete"]
+    assert memory["properties"]["action"]["enum"] == [
+        "store", "get", "search", "delete", "vector-store", "vector-search", "vector-all",
+    ]  # fmt: skip
 
 
 def test_a_run_created_through_prefects_rest_api_executes_and_keeps_its_result(served: Served) -> None:

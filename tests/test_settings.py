@@ -51,6 +51,11 @@ def test_every_field_has_its_public_variable() -> None:
         "PHOENIX_COMMAND_TIMEOUT": "command_timeout",
         "PHOENIX_STORE_URL": "store_url",
         "PHOENIX_STORE_DATA_PATH": "store_data_path",
+        "PHOENIX_EMBEDDING_MODEL": "embedding_model",
+        "PHOENIX_EMBEDDING_API_BASE": "embedding_api_base",
+        "PHOENIX_EMBEDDING_API_KEY": "embedding_api_key",
+        "PHOENIX_EMBEDDING_THREADS": "embedding_threads",
+        "PHOENIX_CONTEXT_TOKENS": "context_tokens",
     }
     settings = load_settings(
         {name: "7" for name in ENVIRONMENT}

@@ -301,9 +301,6 @@ class _Matrix:
 _cache: dict[tuple[str, str], _Matrix] = {}
 _cache_lock = threading.Lock()
 _QUIET_S = 0.05  # longer than the file system's timestamp granularity (a jiffy: 1–10 ms)
-_LATE_COMMIT_S = 300.0
-"""How much older than the newest row a row committed later may be stamped (`created_at` is its
-transaction's start): a refresh reads the rows newer than the newest cached one minus this."""
 
 
 def _file_signature(store: StateStore) -> tuple | None:

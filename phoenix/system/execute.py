@@ -42,11 +42,13 @@ def check_argv(argv: list[str]) -> list[str]:
 
 def run_in_workspace(argv: list[str], settings: SystemSettings) -> ExecResult:
     """Run `argv` in the sandbox with the workspace as its working folder."""
-    from phoenix.tools.sandbox import SandboxLimits, run_sandboxed
+    from phoenix.tools.sandbox import limits_for, run_sandboxed
+    from phoenix.tools.settings import load_tool_settings
 
     check_argv(argv)
     folder = ensure_workspace(settings.workspace)
-    limits = SandboxLimits(timeout_s=settings.exec_timeout)
+    # The sandbox's limits (PHOENIX_SANDBOX_*), with system exec's own wall-clock timeout.
+    limits = limits_for(load_tool_settings()).model_copy(update={"timeout_s": settings.exec_timeout})
     try:
         result = run_sandboxed(argv, folder, limits)
     except FileNotFoundError:
