@@ -53,7 +53,7 @@ def add_agent_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     collaborate = commands.add_parser(
         "collaborate", help="the queen splits TASK among the tool agents and merges their answers"
     )
-    collaborate.add_argument("task", nargs="+")
+    collaborate.add_argument("task", nargs="+", help="what the agents should do together")
     collaborate.add_argument("--agents", default=None, help="a,b: only these agents (names or ids)")
     collaborate.add_argument("--steps", type=int, default=None, help="step budget per sub-task")
     collaborate.set_defaults(handler=run_collaborate)

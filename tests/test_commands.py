@@ -170,11 +170,13 @@ def test_help_marks_every_command_of_a_capability_that_is_not_there_yet() -> Non
     assert capabilities()["vector-memory"] is True
 
 
-@pytest.mark.parametrize("name", [entry.name for entry in CAPABILITIES if not entry.available])
-def test_an_unavailable_capability_says_so_in_a_sentence(name: str) -> None:
-    message = not_available(name).message
-    assert " is not available yet in Phoenix " in message
-    assert message[0].isupper() and message.endswith(".")
+def test_an_unavailable_capability_would_say_so_in_a_sentence() -> None:
+    # Every capability of this version is available; the sentence is what a later one marked
+    # unavailable in CAPABILITIES answers.
+    assert all(entry.available for entry in CAPABILITIES)
+    message = not_available("system").message
+    assert message.startswith("Running system commands is not available yet in Phoenix ")
+    assert message.endswith(".")
 
 
 @pytest.mark.parametrize("text", ["ecosystem abc env TOKEN=s3cret", "ecosystem abc ENV A=1 B=2"])
