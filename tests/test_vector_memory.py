@@ -136,6 +136,23 @@ def test_a_text_stored_by_another_process_is_found_at_once(
     assert hit.text == "The lighthouse keeper watched ships in the storm."
 
 
+def test_a_refresh_leaves_the_matrix_a_search_holds_unchanged_and_puts_new_rows_first(
+    store: StateStore, settings: PhoenixSettings
+) -> None:
+    # A search uses the cached matrix outside the cache's lock: a refresh growing it in place
+    # under that search broke filtered searches (arrays of different lengths) and stale memos.
+    held = vec._matrix(store, settings.embedding_model)
+    ids, shape, kinds = list(held.ids), held.vectors.shape, held.column("kind").copy()
+    added = vec.store_text(store, settings, "Copy-on-write keeps readers safe.", {"kind": "cow"})
+    hits = vec.semantic_search(store, settings, "readers safe", 1, {"kind": "cow"}).items
+    assert [hit.id for hit in hits] == [added.id]
+    assert held.ids == ids and held.vectors.shape == shape
+    assert list(held.column("kind")) == list(kinds)
+    fresh = vec._matrix(store, settings.embedding_model)
+    assert fresh is not held and fresh.ids == [added.id, *ids]  # newest first
+    assert fresh.vectors.shape == (shape[0] + 1, shape[1])
+
+
 def test_the_router_stores_and_searches_by_meaning(store: StateStore) -> None:
     stored = run_flow("router", {"command": "memory vector-store Penguins cannot fly."})
     assert stored["type"] == "memory" and stored["created"] is True

@@ -28,7 +28,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -264,7 +264,9 @@ def count(store: StateStore, settings: PhoenixSettings) -> int:
 
 @dataclass
 class _Matrix:
-    """One model's memories in one store, as this process last read them (in load order)."""
+    """One model's memories in one store, as this process last read them, newest (highest rowid)
+    first.  Never changed once in the cache (but for the `columns` memo, which only ever gains
+    values derived from its own `metadata`): a refresh builds a new one."""
 
     version: tuple[int, Any]
     signature: tuple | None
@@ -286,16 +288,25 @@ class _Matrix:
             self.columns[key] = np.array(values, dtype=object)
         return self.columns[key]
 
-    def extend(self, rows: list[tuple], vectors: np.ndarray, version: tuple[int, Any]) -> None:
+    def with_rows(
+        self, rows: list[tuple], vectors: np.ndarray, version: tuple[int, Any], signature: tuple | None
+    ) -> _Matrix:
+        """A new matrix with `rows` (numbered after every row here, newest first) in front.
+
+        Copy-on-write: a search that got this matrix from the cache may still be using it, so it
+        is never changed in place; the new one replaces it in the cache.
+        """
         import numpy as np
 
-        self.ids += [row[0] for row in rows]
-        self.texts += [row[1] for row in rows]
-        self.metadata += [row[2] or "{}" for row in rows]
-        self.created_at += [row[3] for row in rows]
-        self.vectors = np.concatenate([self.vectors, vectors]) if len(self.vectors) else vectors
-        self.columns = {}
-        self.version = version
+        return _Matrix(
+            version=version,
+            signature=signature,
+            ids=[row[0] for row in rows] + self.ids,
+            texts=[row[1] for row in rows] + self.texts,
+            metadata=[row[2] or "{}" for row in rows] + self.metadata,
+            created_at=[row[3] for row in rows] + self.created_at,
+            vectors=np.concatenate([vectors, self.vectors]) if len(self.vectors) else vectors,
+        )
 
 
 _cache: dict[tuple[str, str], _Matrix] = {}
@@ -372,24 +383,23 @@ def _refreshed(
     signature: tuple | None,
     lake: bool,
 ) -> _Matrix:
-    """`cached` brought up to date: unchanged, extended with the rows added since, or read again.
+    """`cached` brought up to date as a new matrix (`cached` itself is left as it is): the same
+    rows, those rows with the ones added since in front, or everything read again.
 
     Memories are only ever added, so the rows added since are those numbered after the newest
     cached one; if the counts then disagree (rows deleted by hand, say), everything is read again.
     """
     version = _version(connection, model, lake)
     if cached is not None and cached.version == version:
-        cached.signature = signature
-        return cached
+        return replace(cached, signature=signature)  # shares the (unchanged) arrays
     if cached is not None and version[1] > cached.version[1]:
         rows, vectors = _load(connection, model, after=cached.version[1])
         known = set(cached.ids)
         fresh = [i for i, row in enumerate(rows) if row[0] not in known]
         if len(cached.ids) + len(fresh) == version[0]:
-            if fresh:
-                cached.extend([rows[i] for i in fresh], vectors[fresh], version)
-            cached.version, cached.signature = version, signature
-            return cached
+            if not fresh:
+                return replace(cached, version=version, signature=signature)
+            return cached.with_rows([rows[i] for i in fresh], vectors[fresh], version, signature)
     rows, vectors = _load(connection, model)
     return _Matrix(
         version=version,
@@ -447,7 +457,7 @@ def semantic_search(
         scores = np.where(keep, scores, -np.inf)
     wanted = min(wanted, len(matrix.ids))
     top = np.argpartition(-scores, wanted - 1)[:wanted]
-    top = top[np.lexsort((top, -scores[top]))]  # best first; ties in stored (newest-first) order
+    top = top[np.lexsort((top, -scores[top]))]  # best first; ties newest first (the matrix's order)
     hits = [
         VectorHit(
             id=matrix.ids[i],
