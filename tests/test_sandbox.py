@@ -6,6 +6,7 @@ rlimits, its own user id as root) and checks both what the program saw and what 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -119,6 +120,53 @@ for address in [("127.0.0.1", {port}), ("1.1.1.1", 53)]:
     assert "connected" not in result.stdout
     assert result.stdout.count("refused") == 2
     assert "network-namespace" in result.isolation
+
+
+def test_host_unix_sockets_and_secrets_are_out_of_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only mount does not stop connect() to a 0777 Unix socket: the folders where host
+    sockets and Phoenix's secrets live are empty in the sandbox, the scratch folder still works."""
+    phoenix_home = tmp_path / "ph"
+    phoenix_home.mkdir()
+    monkeypatch.setenv("PHOENIX_HOME", str(phoenix_home))
+    (phoenix_home / "api-token").write_text("secret-token")
+    paths = [f"/tmp/phx-{uuid.uuid4().hex[:8]}.sock", str(phoenix_home / "s.sock")]
+    servers = []
+    try:
+        for path in paths:
+            server = socket.socket(socket.AF_UNIX)
+            server.bind(path)
+            os.chmod(path, 0o777)
+            server.listen()
+            servers.append(server)
+        code = f"""
+import socket
+for path in {paths!r} + ["/run/dbus/system_bus_socket"]:
+    client = socket.socket(socket.AF_UNIX)
+    try:
+        client.connect(path)
+        print("connected", path)
+    except OSError as error:
+        print("refused", path, type(error).__name__)
+try:
+    print("read", open({str(phoenix_home / "api-token")!r}).read())
+except OSError as error:
+    print("unreadable", type(error).__name__)
+open("inside.txt", "w").write("ok")
+print("inside", open("inside.txt").read())
+"""
+        result = run_python(phoenix_home, code)
+    finally:
+        for server in servers:
+            server.close()
+        with contextlib.suppress(OSError):
+            os.unlink(paths[0])
+    assert result.exit_code == 0, result.stderr
+    assert "connected" not in result.stdout and "secret-token" not in result.stdout
+    assert result.stdout.count("refused") == 3 and "unreadable" in result.stdout
+    assert "inside ok" in result.stdout
+    assert "hidden-sockets-and-home" in result.isolation
 
 
 def _processes_of(uid: int) -> list[int]:

@@ -7,6 +7,10 @@ file descriptor `report_fd`, which isolation it applied:
 1. new namespaces — mount, network, PID, IPC, UTS (as root), else the same inside a new user
    namespace (an unprivileged user), else none;
 2. in the mount namespace: every mount read-only except the scratch folder (and /proc, /sys, /dev);
+   then an empty read-only tmpfs over the folders where sockets and secrets live (`hide`: /run,
+   /tmp, /var/tmp, /dev/shm, Phoenix's home and PHOENIX_HOME) — a bind mount does not stop a
+   connect() to a host's Unix socket, an empty folder does — with the scratch folder (and
+   Python's installation, read-only) bound back at their own paths;
 3. a fork: the child is PID 1 of the new PID namespace (when it ends, the kernel kills every
    process left in it), mounts its own /proc (no other process's /proc/PID/environ to read), sets
    the resource limits, drops root for a user id of its own (`uid`; as root RLIMIT_NPROC does not
@@ -118,6 +122,38 @@ def _read_only_except(workdir: str, applied: list) -> None:
     applied.append("writable-scratch-only" if not failed else "writable-scratch")
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _hide(config: dict, applied: list) -> None:
+    """An empty tmpfs over each folder of `hide`; then `workdir` (writable) and `keep` (read-only)
+    bound back at their own paths when they were under one, through descriptors opened first."""
+    workdir = config["workdir"]
+    keep = [(workdir, False)] + [(path, True) for path in config.get("keep", [])]
+    opened = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY), ro) for path, ro in keep]
+    hidden = []
+    try:
+        for folder in sorted(config.get("hide", []), key=len):
+            if os.path.islink(folder) or not os.path.isdir(folder):
+                continue  # a symlink (/var/run) leads into a hidden folder already; or gone
+            _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+            hidden.append(folder)
+        for path, descriptor, read_only in opened:
+            if not any(_inside(path, folder) for folder in hidden):
+                continue
+            os.makedirs(path, exist_ok=True)
+            _mount(f"/proc/self/fd/{descriptor}", path, None, MS_BIND | MS_REC)
+            if read_only:
+                _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        for folder in hidden:
+            _mount(None, folder, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    finally:
+        for _, descriptor, _ in opened:
+            os.close(descriptor)
+    applied.append("hidden-sockets-and-home")
+
+
 def _count_processes(uid: int) -> int:
     count = 0
     for entry in os.listdir("/proc"):
@@ -201,6 +237,11 @@ def main() -> int:
             _read_only_except(config["workdir"], applied)
         except OSError:
             applied.append("mount-namespace-without-read-only")
+        try:
+            _hide(config, applied)
+        except OSError as error:
+            os.write(2, f"sandbox: cannot hide the host's folders: {error.strerror}\n".encode())
+            return 126  # never run with the host's sockets and secrets in reach
     others = 0 if os.geteuid() == 0 and not user_ns else _count_processes(os.geteuid())
     pid = os.fork()
     if pid == 0:

@@ -14,6 +14,10 @@ allows:
   127.0.0.1, so Phoenix's own API is out of reach);
 * **a read-only filesystem but its scratch folder** (a mount namespace): nothing outside
   `workdir` can be written, not PHOENIX_HOME, not /tmp, not /dev/shm;
+* **no host socket, no host secret**: an empty read-only tmpfs over /run, /tmp, /var/tmp,
+  /dev/shm, Phoenix's home folder and PHOENIX_HOME (`hidden_folders`), the scratch folder and
+  Python's installation bound back — a read-only mount does not stop connect() to a Unix socket
+  (D-Bus, a 0777 socket in /tmp), and without root the program has Phoenix's own user id;
 * **a PID namespace** with its own /proc: it cannot see or signal Phoenix's processes, and when it
   ends, everything it started ends;
 * **an environment built from an allow-list** (`sandbox_environment`), never Phoenix's own: no
@@ -54,6 +58,10 @@ LAUNCHER = Path(__file__).with_name("_confine.py")
 SANDBOX_UID_BASE = 0x5A000000
 """As root, each run drops to a user id of its own in [BASE, BASE + 2**20): no other process has
 it, so its process limit counts only its own processes, and no file on the machine is its own."""
+
+
+HOST_SOCKET_FOLDERS = ("/run", "/var/run", "/dev/shm", "/var/tmp", "/tmp")  # noqa: S108 - hidden
+"""Where host Unix sockets live; the sandbox sees each as an empty read-only folder."""
 
 
 class SandboxLimits(BaseModel):
@@ -143,6 +151,28 @@ def scratch_folder(home: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def hidden_folders() -> list[str]:
+    """The folders a sandboxed program sees empty: where host sockets live (/run, /tmp, ...),
+    Phoenix's home folder (~/.prefect, ~/.git-credentials, ...) and PHOENIX_HOME (the API token,
+    repo-env/*.json)."""
+    phoenix_home = os.environ.get("PHOENIX_HOME") or str(Path.home() / ".phoenix")
+    folders = [*HOST_SOCKET_FOLDERS, str(Path.home()), phoenix_home]
+    found = []
+    for folder in folders:
+        path = os.path.abspath(os.path.expanduser(folder))
+        if path != "/" and path not in found:
+            found.append(path)
+    return found
+
+
+def _kept_folders(program: str) -> list[str]:
+    """What the program needs from the hidden folders, bound back read-only: Python's
+    installation (Phoenix's virtualenv may live in its home) and the program's own folder."""
+    kept = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
+    kept.add(os.path.dirname(os.path.realpath(program)))
+    return sorted(path for path in kept if os.path.isdir(path) and path != "/")
+
+
 def _chown_tree(folder: Path, uid: int) -> None:
     for root, dirs, files in os.walk(folder):
         for name in [*dirs, *files]:
@@ -181,6 +211,8 @@ def run_sandboxed(
         "uid": uid,
         "namespaces": not limits.network,
         "report_fd": report_write,
+        "hide": hidden_folders(),
+        "keep": _kept_folders(program),
     }
     started = time.monotonic()
     try:
