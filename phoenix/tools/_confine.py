@@ -15,6 +15,8 @@ file descriptor `report_fd`, which isolation it applied:
    process left in it), mounts its own /proc (no other process's /proc/PID/environ to read), sets
    the resource limits, drops root for a user id of its own (`uid`; as root RLIMIT_NPROC does not
    apply to root), sets no-new-privileges and a parent-death signal, and executes the program;
+   It refuses (exit 126, the reason on stderr) to run the program as root when a user id was to
+   be dropped, or with the host's /proc when it runs with Phoenix's own user id;
 4. the launcher waits and exits with the program's status (128+N for a signal N).
 
 It never raises past `main`: a step that fails is left out of the report, so the caller says
@@ -189,6 +191,13 @@ def _limits(config: dict, processes: int, applied: list) -> None:
             pass
 
 
+def _refuse(config: dict, applied: list, why: str) -> None:
+    """Report what applied, say why on stderr and end: the program never starts."""
+    os.write(config["report_fd"], json.dumps(applied).encode())
+    os.write(2, f"sandbox: refusing to run the program: {why}\n".encode())
+    os._exit(126)
+
+
 def _child(config: dict, user_ns: bool, pid_ns: bool, others: int, applied: list) -> None:
     """In the fork: the steps that must happen in the new PID namespace, then the program."""
     if pid_ns:
@@ -197,6 +206,8 @@ def _child(config: dict, user_ns: bool, pid_ns: bool, others: int, applied: list
             applied.append("pid-namespace")
         except OSError:
             applied.append("pid-namespace-shared-proc")
+            if user_ns:  # Phoenix's own user id: the host's /proc/PID/environ would be readable
+                _refuse(config, applied, "cannot mount a /proc of its own")
     uid = config.get("uid")
     dropping = os.geteuid() == 0 and not user_ns and uid is not None
     processes = config["processes"] if dropping else others + config["processes"]
@@ -212,6 +223,10 @@ def _child(config: dict, user_ns: bool, pid_ns: bool, others: int, applied: list
             applied.append("still-root")
     elif os.geteuid() != 0:
         applied.append("process-limit-shared-with-user")
+    if os.geteuid() == 0 and uid is not None and "still-root" not in applied:
+        applied.append("still-root")  # root in a user namespace of its own: no id to drop to
+    if "still-root" in applied:
+        _refuse(config, applied, "it would run as root (the user id could not be dropped)")
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
         applied.append("no-new-privileges")
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
