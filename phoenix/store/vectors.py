@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field
 
 from phoenix.errors import BadInput
 from phoenix.store.database import StateStore, Store
+from phoenix.store.schema import rollback_quietly
 
 if TYPE_CHECKING:
     import duckdb
@@ -353,7 +354,11 @@ def _version(connection: duckdb.DuckDBPyConnection, model: str, lake: bool) -> t
 def _load(
     connection: duckdb.DuckDBPyConnection, model: str, after: int = -1
 ) -> tuple[list[tuple], np.ndarray]:
-    """The model's rows numbered after `after`, one per id (the newest), and their vectors."""
+    """The model's rows numbered after `after`, one per id (the newest), and their vectors.
+
+    Two queries (the vectors come fastest through `fetchnumpy`, the rest as Python values): the
+    caller runs them in one transaction (`_in_one_snapshot`) so that both see the same rows.
+    """
     import numpy as np
 
     query = (
@@ -412,6 +417,24 @@ def _refreshed(
     )
 
 
+def _in_one_snapshot(
+    connection: duckdb.DuckDBPyConnection,
+    model: str,
+    cached: _Matrix | None,
+    signature: tuple | None,
+    lake: bool,
+) -> _Matrix:
+    """`_refreshed` inside one read transaction: its queries (the version, the rows, the vectors)
+    then all see one snapshot.  Outside one, the shared store commits each query on its own, and a
+    row inserted between the rows' query and the vectors' query would shift every vector against
+    its text."""
+    connection.begin()
+    try:
+        return _refreshed(connection, model, cached, signature, lake)
+    finally:
+        rollback_quietly(connection)  # nothing was written: ending it either way is the same
+
+
 def _matrix(store: StateStore, model: str) -> _Matrix:
     """The model's vectors in `store`, from this process's cache when the table has not changed."""
     key = (f"{type(store).__name__}:{store.describe()}", model)
@@ -420,7 +443,7 @@ def _matrix(store: StateStore, model: str) -> _Matrix:
         signature = _file_signature(store)
         if cached is not None and signature is not None and cached.signature == signature:
             return cached
-        matrix = store.read(lambda c: _refreshed(c, model, cached, signature, store.lake))
+        matrix = store.read(lambda c: _in_one_snapshot(c, model, cached, signature, store.lake))
         _cache[key] = matrix
         return matrix
 
