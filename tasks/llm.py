@@ -175,8 +175,12 @@ def judge_ideas(seed: str, groups: list[IdeaGroup], settings: PhoenixSettings) -
     Only the call is a task: reading its answer is the flow's, so that an answer that is not an
     order is not retried (a small model would answer the same way) and its usage is still counted.
     The flow sets the retries as for an ORCH; a final failure only degrades the synthesis.
+    The answer asked for is a short JSON order, so it may be no longer than that needs: a model
+    that writes prose instead (the embedded one does) stops early rather than at the usual limit.
     """
-    return complete_with_usage(judge_messages(seed, groups), settings, temperature=0.0)
+    longest = min(settings.llm_max_tokens, 64 + 8 * len(groups))
+    messages = judge_messages(seed, groups)
+    return complete_with_usage(messages, settings, max_tokens=longest, temperature=0.0)
 
 
 LLM_RETRIES: dict[str, Any] = {
