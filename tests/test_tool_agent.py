@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from flows import run_flow
-from phoenix.errors import Conflict, NotFound
+from phoenix.errors import BadInput, Conflict, NotFound
 from phoenix.testing.chat_server import count_words
 from tests.conftest import PHOENIX, ChatServer
 
@@ -37,6 +37,9 @@ def test_agents_are_created_listed_with_their_tools_and_names_are_unique(phoenix
     items = run_flow("agents", {"action": "list"})["items"]
     assert [(i["name"], i["tools"], i["kind"]) for i in items] == [("scout", ["web_search"], "tool")]
     assert run_flow("agents", {"action": "show", "agent_id": "scout"})["id"] == created["id"]
+    for impostor in (created["id"], "0123456789"):  # find_agent reads ids first: no shadowing
+        with pytest.raises(BadInput, match="look like an agent id"):
+            run_flow("agents", {"action": "create", "name": impostor, "mission": "x"})
     with pytest.raises(NotFound):
         run_flow("tool-agent", {"agent": "nobody", "task": "anything"})
 

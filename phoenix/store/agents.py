@@ -148,6 +148,7 @@ NAME_MAX = 64
 MISSION_MAX = 4000
 READY = "ready"  # the status of a tool agent: nothing to build, it runs when asked
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_ID = re.compile(r"[0-9a-f]{10}")  # an agent id: uuid4().hex[:10], as `create_agent` and spawn make
 
 
 def clean_agent_name(name: str | None) -> str:
@@ -172,6 +173,10 @@ def create_agent(store: StateStore, name: str, mission: str | None = None) -> Ag
     Its id is made like a spawned agent's, so every command that takes an agent id takes it.
     """
     cleaned = clean_agent_name(name)
+    if _ID.fullmatch(cleaned):  # `find_agent` looks ids up first: such a name could shadow one
+        raise BadInput(
+            f"Bad agent name {cleaned!r}: ten hex digits look like an agent id; choose another"
+        )
     text = " ".join((mission or "").split())
     if len(text) > MISSION_MAX:
         raise BadInput(f"A mission is at most {MISSION_MAX} characters (got {len(text)})")
@@ -185,6 +190,8 @@ def create_agent(store: StateStore, name: str, mission: str | None = None) -> Ag
             raise Conflict(
                 f"An agent named {cleaned!r} already exists (id {taken.id}, {taken.kind} agent)"
             )
+        if _read(connection, "id", cleaned) is not None:  # any id format: never shadow one
+            raise Conflict(f"An agent's id is {cleaned!r}: a name must not equal an agent id")
         connection.execute(
             f"INSERT INTO agents ({names}) VALUES ({marks})",  # noqa: S608 - fixed names
             [getattr(record, column) for column in _WRITTEN],
