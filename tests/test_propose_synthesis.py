@@ -271,6 +271,9 @@ def test_average_linkage_keeps_a_chain_of_neighbours_apart() -> None:
         ('```json\n{"order": ["2"]}\n```', [1, 0, 2]),
         ("Sure. [3, 3, 9, 1] is my ranking.", [2, 0, 1]),
         ('[{"idea": 2}, {"idea": 1}, {"idea": 3}]', [1, 0, 2]),
+        ('Idea [3] is risky, [2] is safe. {"ranking": [1, 2, 3]}', [0, 1, 2]),
+        ("Idea [3] is risky. My order: [2, 1, 3]", [1, 0, 2]),
+        ('{"ranking": [2, 3, 1]} Idea [3, 1] deserve a note.', [1, 2, 0]),
     ],
 )
 def test_the_judge_answer_is_read_leniently(answer: str, order: list[int]) -> None:

@@ -197,22 +197,32 @@ _ITEM_KEYS = ("idea", "number", "id", "index")
 def parse_ranking(text: str, count: int) -> list[int]:
     """The judge's order of ideas 1..`count` as 0-based positions, every position once.
 
-    Reads the first JSON object or list in `text` that names at least one idea number (an object's
-    "ranking"/"order" list, or its first list); numbers out of range and repeats are ignored, and
-    the ideas it does not name follow in their given order.
+    Reads the JSON objects and lists in `text` that name at least one idea number and takes the
+    likeliest answer: an object with a "ranking"/"order" list first, then the one naming the most
+    ideas, then the last (so prose such as "idea [3] is risky" before the answer is not read as
+    the order).  An object without those keys gives its first list.  Numbers out of range and
+    repeats are ignored, and the ideas the answer does not name follow in their given order.
 
     Raises:
         JudgeUnparsable: no such JSON in `text`.
     """
     decoder = json.JSONDecoder()
+    best: tuple[bool, int, int] | None = None
+    chosen: list[int] = []
     for match in re.finditer(r"[\[{]", text):
         try:
             value, _ = decoder.raw_decode(text, match.start())
         except ValueError:
             continue
-        chosen = _valid_numbers(_order_in(value), count)
-        if chosen:
-            return chosen + [position for position in range(count) if position not in chosen]
+        numbers = _valid_numbers(_order_in(value), count)
+        if not numbers:
+            continue
+        keyed = isinstance(value, dict) and any(isinstance(value.get(key), list) for key in _ORDER_KEYS)
+        rank = (keyed, len(numbers), match.start())
+        if best is None or rank > best:
+            best, chosen = rank, numbers
+    if chosen:
+        return chosen + [position for position in range(count) if position not in chosen]
     shown = " ".join(text.split())[:200]
     raise JudgeUnparsable(f"The judge's answer holds no JSON order of ideas 1-{count}: {shown!r}")
 
