@@ -231,3 +231,22 @@ def test_the_scratch_folder_is_removed_afterwards(home: Path) -> None:
         (folder / "left.txt").write_text("x")
         run_sandboxed([sys.executable, "-c", "pass"], folder, LIMITS)
     assert not folder.exists()
+
+
+def test_a_folder_chmodded_to_zero_is_removed_too(home: Path) -> None:
+    with scratch_folder(home) as folder:
+        code = "import os; os.makedirs('a/b'); open('a/b/f', 'w').write('x'); os.chmod('a', 0)"
+        result = run_sandboxed([sys.executable, "-c", code], folder, LIMITS)
+        assert result.exit_code == 0, result.stderr
+    assert not folder.exists()
+
+
+def test_a_relative_program_is_found_in_the_working_folder(home: Path) -> None:
+    with scratch_folder(home) as folder:
+        script = folder / "run.sh"
+        script.write_text("#!/bin/sh\necho from-the-scratch\n")
+        script.chmod(0o755)
+        result = run_sandboxed(["./run.sh"], folder, LIMITS)
+        with pytest.raises(FileNotFoundError):
+            run_sandboxed(["./missing.sh"], folder, LIMITS)
+    assert result.stdout == "from-the-scratch\n", result.stderr

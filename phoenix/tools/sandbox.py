@@ -148,7 +148,19 @@ def scratch_folder(home: Path) -> Iterator[Path]:
     try:
         yield folder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove_tree(folder)
+
+
+def _remove_tree(folder: Path) -> None:
+    """Remove `folder` even where the program took a folder's permissions away (chmod 0)."""
+    with contextlib.suppress(OSError):
+        for root, dirs, _files in os.walk(folder):  # top-down: each folder opened before entered
+            for name in dirs:
+                path = os.path.join(root, name)
+                if not os.path.islink(path):  # chmod would follow a link out of the scratch
+                    with contextlib.suppress(OSError):
+                        os.chmod(path, 0o700)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def hidden_folders() -> list[str]:
@@ -194,7 +206,13 @@ def run_sandboxed(
     """
     workdir = Path(workdir).resolve()
     env = dict(environment) if environment is not None else sandbox_environment(workdir)
-    program = argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0], path=env.get("PATH"))
+    if os.path.isabs(argv[0]):
+        program: str | None = argv[0]
+    elif os.sep in argv[0]:  # ./run.sh: relative to the working folder, never to Phoenix's
+        candidate = workdir / argv[0]
+        program = str(candidate) if candidate.is_file() and os.access(candidate, os.X_OK) else None
+    else:
+        program = shutil.which(argv[0], path=env.get("PATH"))
     if program is None:
         raise FileNotFoundError(argv[0])
     uid = SANDBOX_UID_BASE + secrets.randbelow(1 << 20) if drops_privileges() else None
@@ -226,16 +244,29 @@ def run_sandboxed(
             start_new_session=True,
             pass_fds=(report_write,),
         )
+    except OSError:
+        os.close(report_read)  # e.g. E2BIG: the caller turns it into a clean error
+        raise
     finally:
         os.close(report_write)
-    if stdin is not None:
-        threading.Thread(target=_feed, args=(process, stdin), daemon=True).start()
-    stdout, stderr, timed_out, truncated = _collect(process, limits, started)
-    exit_code = process.wait()
-    with os.fdopen(report_read, "rb") as stream:
-        report = stream.read()
-    if uid is not None:
-        _kill_user(uid)  # whatever escaped the process group and the PID namespace
+    finished = False
+    try:
+        if stdin is not None:
+            threading.Thread(target=_feed, args=(process, stdin), daemon=True).start()
+        stdout, stderr, timed_out, truncated = _collect(process, limits, started)
+        exit_code = process.wait()
+        with os.fdopen(report_read, "rb") as stream:
+            report = stream.read()
+        finished = True
+    finally:
+        if not finished:  # interrupted (Ctrl-C, a cancelled task): nothing may be left running
+            _kill_group(process)
+            with contextlib.suppress(Exception):
+                process.wait(timeout=5)
+            with contextlib.suppress(OSError):
+                os.close(report_read)
+        if uid is not None:
+            _kill_user(uid)  # whatever escaped the process group and the PID namespace
     try:
         isolation = [str(step) for step in json.loads(report or b"[]")]
     except ValueError:
