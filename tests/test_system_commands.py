@@ -132,6 +132,16 @@ def test_exec_takes_argv_and_never_a_shell(enabled: Path, api: httpx.Client) -> 
     assert missing["type"] == "error" and missing["code"] == "not_found"
 
 
+def test_a_huge_argv_and_a_missing_workspace_are_clean_errors(
+    workspace: Path, api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHOENIX_SYSTEM_COMMANDS", "on")
+    missing = api.post("/api/system/read-file", json={"path": "notes.txt"})  # a fresh install
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found", missing.text
+    huge = api.post("/api/system/exec", json={"argv": ["echo", *["x" * 40_000] * 2]})
+    assert huge.status_code == 400 and huge.json()["code"] == "bad_input", huge.text[:300]
+
+
 def test_written_files_read_back_whole(enabled: Path, api: httpx.Client) -> None:
     written = route("system write-file notes/today.txt Two  spaces\nand ünïcode")
     assert written["type"] == "system" and written["created"] is True

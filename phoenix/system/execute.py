@@ -14,6 +14,8 @@ from phoenix.system.settings import SystemSettings
 from phoenix.system.workspace import ensure_workspace, is_encodable
 
 MAX_ARGUMENTS = 1000
+MAX_ARGV_BYTES = 64 * 1024
+"""The most bytes all arguments may take together (the kernel refuses an argument past 128 KiB)."""
 
 
 class ExecResult(BaseModel):
@@ -37,6 +39,9 @@ def check_argv(argv: list[str]) -> list[str]:
         raise BadInput(f"exec takes at most {MAX_ARGUMENTS} arguments, not {len(argv)}")
     if any("\x00" in argument or not is_encodable(argument) for argument in argv):
         raise BadInput("An argument of exec holds a NUL byte or is not valid Unicode")
+    size = sum(len(argument.encode("utf-8")) + 1 for argument in argv)
+    if size > MAX_ARGV_BYTES:
+        raise BadInput(f"exec's arguments take {size} bytes together; at most {MAX_ARGV_BYTES}")
     return argv
 
 
@@ -53,6 +58,8 @@ def run_in_workspace(argv: list[str], settings: SystemSettings) -> ExecResult:
         result = run_sandboxed(argv, folder, limits)
     except FileNotFoundError:
         raise NotFound(f"No program {argv[0]!r} on the sandbox's PATH") from None
+    except OSError as error:  # E2BIG, ENOMEM ...: the launcher could not even start
+        raise BadInput(f"Cannot start {argv[0]!r}: {error.strerror or error}") from None
     return ExecResult(
         argv=argv,
         exit_code=None if result.timed_out else result.exit_code,

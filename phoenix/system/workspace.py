@@ -115,6 +115,8 @@ def read_file(workspace: Path, path: str, max_bytes: int) -> FileContent:
     root = workspace.resolve()
     relative = confine(root, path)
     parents, name = _split(relative, path)
+    if not root.is_dir():  # a fresh install: nothing was written or run there yet
+        raise NotFound(f"No file {relative} in the workspace ({root} does not exist yet)")
     with _folder(root, parents, create=False) as folder:
         try:
             # O_NONBLOCK: opening a FIFO must not hang; a regular file ignores it.

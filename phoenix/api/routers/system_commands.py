@@ -32,7 +32,9 @@ def status() -> Any:
     return run_flow_response("system", {"action": "status"})
 
 
-@router.post("/exec", response_model=SystemExecResponse, responses=error_responses(422, 400, 403, 502))
+@router.post(
+    "/exec", response_model=SystemExecResponse, responses=error_responses(422, 400, 403, 404, 502)
+)
 def exec_argv(request: SystemExecRequest) -> Any:
     """Run `argv` in the sandbox, in the workspace, without a shell; 502 if it exits non-zero."""
     return run_flow_response("system", {"action": "exec", "argv": request.argv})
