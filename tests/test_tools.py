@@ -190,6 +190,10 @@ def test_database_sql_is_read_only(phoenix_home: Path, settings: ToolSettings) -
         assert not result.ok and why in (result.error or ""), (sql, result.error)
     again = run_tool("database", {"sql": "SELECT count(*) FROM agents"}, settings)
     assert again.output == "count_star()\n1"
+    # ~600 MB of strings in one list: past the memory limit, and no spilling to disk.
+    huge = "SELECT length(list(repeat('x', 100) || i::VARCHAR)) FROM range(5000000) t(i)"
+    hungry = run_tool("database", {"sql": huge}, settings)
+    assert not hungry.ok and "Out of Memory" in (hungry.error or ""), hungry
 
 
 def test_database_query_searches_the_knowledge_base_by_meaning(

@@ -10,8 +10,10 @@ similarity).  `sql` is held four ways, each enough on its own for what it covers
 3. with `enable_external_access=false` then `lock_configuration=true`: no `read_csv`,
    `read_text`, `'file.csv'` scans, no other ATTACH, no extension install — and no way to turn it
    back on;
-4. at most `sql_row_limit` rows come back, and a query still running at the sandbox's timeout is
-   interrupted.
+4. at most `sql_row_limit` rows come back, a query still running at the sandbox's timeout is
+   interrupted, and it has `SQL_MEMORY_LIMIT` of memory, `SQL_THREADS` threads and no spilling to
+   disk (`max_temp_directory_size` 0): it runs inside a long-lived Phoenix process, so a huge
+   sort or aggregate fails with "Out of Memory" rather than taking gigabytes or filling `.tmp`.
 
 The file is opened read-only outside Phoenix's file lock, as any outside reader would: a writer
 holding it means a short retry here, and Phoenix's writers retry this reader's lock in turn.  The
@@ -32,6 +34,13 @@ from phoenix.tools.run import ToolFailed, ToolResult
 from phoenix.tools.settings import ToolSettings
 
 LOCK_WAIT_S = 10.0
+SQL_MEMORY_LIMIT = "256MB"
+SQL_THREADS = 1
+_LIMITS = {
+    "memory_limit": SQL_MEMORY_LIMIT,
+    "threads": SQL_THREADS,
+    "max_temp_directory_size": "0B",
+}
 CELL_MAX = 2000
 
 
@@ -113,7 +122,7 @@ def _read_only_connection(path: str) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + LOCK_WAIT_S
     backoff = 0.005
     while True:
-        connection = duckdb.connect(":memory:")
+        connection = duckdb.connect(":memory:", config=_LIMITS)  # fixed, then locked below
         try:
             escaped = path.replace("'", "''")
             connection.execute(f"ATTACH '{escaped}' AS phoenix (READ_ONLY)")
