@@ -7,6 +7,9 @@ secrets and bounds time, memory, processes and output.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
 from phoenix.errors import BadInput, NotFound
@@ -52,6 +55,12 @@ def run_in_workspace(argv: list[str], settings: SystemSettings) -> ExecResult:
 
     check_argv(argv)
     folder = ensure_workspace(settings.workspace)
+    phoenix_home = Path(os.environ.get("PHOENIX_HOME") or Path.home() / ".phoenix").resolve()
+    if folder == Path("/") or phoenix_home.is_relative_to(folder):
+        raise BadInput(
+            f"PHOENIX_WORKSPACE={folder} holds PHOENIX_HOME ({phoenix_home}) or is the root: "
+            "exec gives the whole workspace to the sandbox; set PHOENIX_WORKSPACE to a folder of its own"
+        )
     # The sandbox's limits (PHOENIX_SANDBOX_*), with system exec's own wall-clock timeout.
     limits = limits_for(load_tool_settings()).model_copy(update={"timeout_s": settings.exec_timeout})
     try:

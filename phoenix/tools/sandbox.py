@@ -186,10 +186,15 @@ def _kept_folders(program: str) -> list[str]:
 
 
 def _chown_tree(folder: Path, uid: int) -> None:
-    for root, dirs, files in os.walk(folder):
+    """Give `folder` and everything in it to `uid`, never following a symbolic link."""
+    for _root, dirs, files, root_fd in os.fwalk(folder, follow_symlinks=False):
         for name in [*dirs, *files]:
-            os.lchown(os.path.join(root, name), uid, uid)
-    os.chown(folder, uid, uid)
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(name, uid, uid, dir_fd=root_fd, follow_symlinks=False)
+    os.chown(folder, uid, uid, follow_symlinks=False)
+
+
+_CHOWN_LOCK = threading.Lock()
 
 
 def run_sandboxed(
@@ -217,7 +222,8 @@ def run_sandboxed(
         raise FileNotFoundError(argv[0])
     uid = SANDBOX_UID_BASE + secrets.randbelow(1 << 20) if drops_privileges() else None
     if uid is not None:
-        _chown_tree(workdir, uid)
+        with _CHOWN_LOCK:  # two runs in one folder (the workspace) must not interleave
+            _chown_tree(workdir, uid)
     report_read, report_write = os.pipe()
     config = {
         "argv": [program, *argv[1:]],
