@@ -52,6 +52,9 @@ class Recorder(BaseHTTPRequestHandler):
         if url.path == "/broken":
             self._reply(500, b"no", "text/plain")
             return
+        if url.path == "/bad-json":
+            self._reply(200, b'{"results": [', "application/json")
+            return
         results = [
             {
                 "title": f"Result {i}",
@@ -73,6 +76,8 @@ class Recorder(BaseHTTPRequestHandler):
         elif self.path == "/tts-json":
             answer = {"audio": base64.b64encode(_WAV).decode()}
             self._reply(200, json.dumps(answer).encode(), "application/json")
+        elif self.path == "/bad-json":
+            self._reply(200, b'{"audio": "truncated', "application/json")
 
 
 @pytest.fixture(scope="module")
@@ -227,6 +232,9 @@ def test_web_search_reads_a_searxng_endpoint(server: str, settings: ToolSettings
         "web_search", {"query": "x"}, settings.model_copy(update={"search_url": f"{server}/broken"})
     )
     assert not broken.ok and "500" in (broken.error or "")
+    for url in (f"{server}/search\x00", f"{server}/bad-json"):  # never an exception
+        failed = run_tool("web_search", {"query": "x"}, settings.model_copy(update={"search_url": url}))
+        assert not failed.ok and "search endpoint" in (failed.error or ""), failed
 
 
 def test_media_generation_parses_the_original_responses(server: str, settings: ToolSettings) -> None:
@@ -247,6 +255,11 @@ def test_media_generation_parses_the_original_responses(server: str, settings: T
     as_json = configured.model_copy(update={"tts_api_url": f"{server}/tts-json"})
     decoded = run_tool("audio_generation", {"text": "hello"}, as_json)
     assert decoded.ok and Path(decoded.output or "").read_bytes() == _WAV
+    for url, why in ((f"{server}/bad-json", "not JSON"), (f"{server}/tts\n", "could not be")):
+        failed = run_tool(
+            "audio_generation", {"text": "hi"}, as_json.model_copy(update={"tts_api_url": url})
+        )
+        assert not failed.ok and why in (failed.error or ""), failed
 
 
 def test_mock_mode_gives_deterministic_outputs_for_every_tool(settings: ToolSettings) -> None:

@@ -48,7 +48,7 @@ def _post(url: str, key: SecretStr | None, body: dict[str, Any], timeout: float)
         response.raise_for_status()
     except httpx.HTTPStatusError as error:
         raise ToolFailed(f"The generation endpoint answered {error.response.status_code}") from None
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:  # InvalidURL is no HTTPError
         raise ToolFailed(f"The generation endpoint could not be reached: {error}") from None
     if len(response.content) > MOST_BYTES:
         raise ToolFailed(f"The generated file is larger than {MOST_BYTES // (1024 * 1024)} MB")
@@ -89,7 +89,10 @@ def parse_audio_response(response: httpx.Response) -> bytes:
         if not response.content:
             raise ToolFailed("The speech endpoint answered an empty body")
         return response.content
-    data = response.json()
+    try:
+        data = response.json()
+    except ValueError:
+        raise ToolFailed("The speech endpoint's answer is labelled JSON but is not JSON") from None
     for key in ("audio", "audio_base64", "data"):
         if isinstance(data, dict) and data.get(key):
             return _decode(data[key])

@@ -33,7 +33,7 @@ def run(arguments: dict[str, Any], settings: ToolSettings) -> ToolResult:
         data = response.json()
     except httpx.HTTPStatusError as error:
         raise ToolFailed(f"The search endpoint answered {error.response.status_code}") from None
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:  # InvalidURL is no HTTPError
         raise ToolFailed(f"The search endpoint could not be reached: {error}") from None
     except ValueError:
         raise ToolFailed("The search endpoint did not answer JSON (is format=json enabled?)") from None
