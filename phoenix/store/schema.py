@@ -238,7 +238,8 @@ def render(sql: str, lake: bool) -> str:
 
     For DuckLake: without PRIMARY KEY and UNIQUE, without list defaults (every insert of such a
     column names it: the access functions always do), and with fixed-size arrays stored as lists
-    (`FLOAT[384]` → `FLOAT[]`; readers cast back: `vec::FLOAT[384]`).
+    (`FLOAT[384]` → `FLOAT[]`; readers take the list as it is: `vectors._load` fetches `vec`
+    with `fetchnumpy` and stacks the rows into a float32 matrix, with no cast).
     """
     if not lake:
         return sql

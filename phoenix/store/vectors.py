@@ -17,8 +17,8 @@ into SQL), while the same exact search as one matrix product in NumPy takes ~9 m
 keeps the configured model's vectors as a float32 matrix (`_cache`), reloaded when the table has
 changed.  The search stays exact (recall 1.0); bench/memory.py measures both.  Freshness is checked
 without opening the database while the file store's files are unchanged since the last check (see
-`_file_signature`); otherwise by the count and newest `created_at` of the model's rows, and new
-rows are read and appended (`_refreshed`) rather than all of them again.
+`_file_signature`); otherwise by the count and newest row number (`rowid`) of the model's rows, and new
+rows are read and put in front (`_refreshed`) rather than all of them again.
 """
 
 from __future__ import annotations
@@ -312,7 +312,11 @@ class _Matrix:
 
 _cache: dict[tuple[str, str], _Matrix] = {}
 _cache_lock = threading.Lock()
-_QUIET_S = 0.05  # longer than the file system's timestamp granularity (a jiffy: 1–10 ms)
+# Longer than a fine-grained file system's timestamp tick (a jiffy: 1–10 ms).  A coarse one (FAT's
+# 2 s, ext3's or some network file systems' 1 s) can give a file written twice within one tick the
+# same mtime; the size and the inode then tell most writes apart, but not all: run the store on a
+# file system with sub-second timestamps.
+_QUIET_S = 0.05
 
 
 def _file_signature(store: StateStore) -> tuple | None:
