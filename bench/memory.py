@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             f"recall@10 {row['recall_at_10']}; baseline/phoenix p50 {row['baseline_over_phoenix_p50']}"
         )
     after = result["first_search_after_a_write_ms"]
-    print(f"first search after each of 5 writes (new rows appended to the matrix): {after} ms")
+    print(f"first search after each of 5 writes (the new rows read and added to the matrix): {after} ms")
     return 0
 
 
