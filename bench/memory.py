@@ -12,8 +12,8 @@
    over `--queries` new sentences, p50/p99; the baseline measured in the same run is DuckDB's exact
    top-10 in SQL (`array_cosine_similarity … ORDER BY … LIMIT 10`, query vector as a literal, one
    connection per search as every unit of work opens one) plus the same query embedding.  Recall@10
-   is Phoenix's top-10 against the baseline's.  Also the first search after each of 5 writes, which reads the new rows
-   into the process's matrix.
+   is Phoenix's top-10 against the baseline's.  Also the first search after each of 5 writes, which
+   reads the new rows into a new matrix for the process.
 
     python bench/memory.py [--size 100000] [--base 2000] [--queries 100] [--json]
 """
