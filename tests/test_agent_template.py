@@ -82,7 +82,7 @@ def test_long_names_are_cut_at_a_word_within_the_limits() -> None:
     assert len(name.crate) <= 64 and not name.crate.endswith("_")
 
 
-@pytest.mark.parametrize("text", ["", "   ", "日本語", "!!! / ...", "ß"])
+@pytest.mark.parametrize("text", ["", "   ", "日本語", "!!! / ...", "ß", "0a1b2c3d4e"])
 def test_names_with_nothing_usable_are_refused_clearly(text: str) -> None:
     with pytest.raises(BadInput, match="weather-bot"):
         normalise_agent_name(text)

@@ -69,6 +69,10 @@ def _fit(words: list[str], separator: str, limit: int) -> str:
     return joined or words[0][:limit]
 
 
+_LOOKS_LIKE_AN_ID = re.compile(r"[0-9a-f]{10}")
+"""An agent id is `uuid4().hex[:10]` (phoenix.store.agents); a name like that could shadow one."""
+
+
 def normalise_agent_name(text: str) -> AgentName:
     """The display, repository and crate names made from `text`; BadInput when nothing is left.
 
@@ -85,6 +89,11 @@ def normalise_agent_name(text: str) -> AgentName:
             "name can hold (after transliterating accents). Give a name such as weather-bot."
         )
     repo = _fit(words, "-", REPO_MAX)
+    if _LOOKS_LIKE_AN_ID.fullmatch(repo):  # `phoenix agents …` finds agents by id or by name
+        raise BadInput(
+            f"{display!r} cannot name an agent: ten hex digits look like an agent's id."
+            " Give a name such as weather-bot."
+        )
     crate = _fit(words, "_", CRATE_MAX)
     if crate[0].isdigit():
         crate = f"agent_{crate}"[:CRATE_MAX].rstrip("_")
