@@ -30,8 +30,10 @@ def team(chat: ChatServer, phoenix_home: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_parts_run_in_parallel_on_the_fitting_agents_and_the_queen_merges(team: ChatServer) -> None:
     plan = {"subtasks": [{"task": "Search the web for the population of France"},
                          {"task": "Calculate 68 / 2 with python"}]}  # fmt: skip
+    # Each answer takes 4 s, so the two sub-agents' requests overlap even when the second
+    # subflow starts late on a loaded machine (at 1 s, CI once saw them one after the other).
     team.control(
-        latency_s=1.0,
+        latency_s=4.0,
         replies=[f"Here is the plan:\n```json\n{json.dumps(plan)}\n```", "68 million", "68 million",
                  "France has 68 million people (agent searcher); half is 34 (agent coder)."],
     )  # fmt: skip
