@@ -233,3 +233,15 @@ def in_process_api(token: str) -> Iterator[httpx.Client]:
         yield client
     server.should_exit = True
     thread.join(timeout=30)
+
+
+def with_default_sigint() -> None:
+    """`preexec_fn` of a child that a test sends Ctrl-C (SIGINT) to, as a terminal would.
+
+    A command started in the background by a non-interactive shell (as CI may start the suite)
+    inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler: the child would
+    ignore the test's Ctrl-C, unlike a person's.  The child gets the default disposition back.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

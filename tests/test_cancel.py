@@ -24,7 +24,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 
-from tests.conftest import PHOENIX, ChatServer, cli_environment, wait_for
+from tests.conftest import PHOENIX, ChatServer, cli_environment, wait_for, with_default_sigint
 
 N = 8
 CONCURRENCY = 2
@@ -87,6 +87,7 @@ def test_ctrl_c_cancels_the_flow_run_and_its_llm_calls(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=with_default_sigint,
     )
     try:
         run = wait_for(lambda: _flow_run("propose-improvements", "seed", seed), timeout_s=120)

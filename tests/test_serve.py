@@ -17,7 +17,7 @@ import pytest
 
 from flows.deployments import SERVED_FLOWS
 from phoenix.schedules import HEALTH_DEPLOYMENT, PROPOSE_DEPLOYMENT
-from tests.conftest import PHOENIX, cli_environment, wait_for
+from tests.conftest import PHOENIX, cli_environment, wait_for, with_default_sigint
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
@@ -93,7 +93,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, chat_server_url: str) -> It
         with log.open("wb") as output:
             process = subprocess.Popen(
                 [PHOENIX, "serve", "--poll", "1"], env=env, cwd=elsewhere,
-                stdout=output, stderr=subprocess.STDOUT,
+                stdout=output, stderr=subprocess.STDOUT, preexec_fn=with_default_sigint,
             )  # fmt: skip
         server = Served(process, env, log)
         try:
